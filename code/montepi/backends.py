@@ -1,0 +1,125 @@
+"""Four ways to run the same plan of numbered darts; all return the same count.
+
+Each backend takes a :class:`~montepi.plan.Plan`, a seed and a worker count,
+and returns the number of darts inside the quarter circle.  ``progress``, if
+given, is called with the number of darts in each block as it finishes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import signal
+from collections.abc import Callable
+from functools import partial
+
+from .kernel import count_block
+from .plan import Block, Plan
+
+Progress = Callable[[int], None] | None
+
+
+class WorkerLost(RuntimeError):
+    """A pool worker process died, so a block of darts has no result."""
+
+
+def _sized_count(block: Block, seed: int) -> tuple[int, int]:
+    return block.count, count_block(block, seed)
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C is the parent's to handle: it terminates the pool.  Without this,
+    # every worker would also print its own KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def default_start_method() -> str:
+    """``forkserver`` where the platform has it (Python 3.14's Linux default), else ``spawn``.
+
+    Both start workers that import the kernel from this package instead of
+    copying the parent, so they behave the same on Linux, macOS and Windows.
+    """
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def run_serial(plan: Plan, seed: int, workers: int = 1, progress: Progress = None) -> int:
+    """One block after another in this process."""
+    inside = 0
+    for block in plan:
+        inside += count_block(block, seed)
+        if progress:
+            progress(block.count)
+    return inside
+
+
+def run_pool(plan: Plan, seed: int, workers: int, progress: Progress = None,
+             start_method: str | None = None, poll: float = 0.25) -> int:
+    """Blocks spread over a ``multiprocessing.Pool`` of ``workers`` processes.
+
+    ``multiprocessing.Pool`` quietly replaces a worker that dies and then
+    waits forever for the block it was computing.  This backend watches its
+    workers and raises :class:`WorkerLost` instead, within ``poll`` seconds.
+    """
+    context = multiprocessing.get_context(start_method or default_start_method())
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(["montepi.kernel"])
+    before = set(multiprocessing.active_children())
+    with context.Pool(workers, initializer=_ignore_sigint) as pool:
+        ours = [p for p in multiprocessing.active_children() if p not in before]
+        results = pool.imap_unordered(partial(_sized_count, seed=seed), plan)
+        inside = 0
+        for _ in range(len(plan)):
+            while True:
+                try:
+                    count, block_inside = results.next(timeout=poll)
+                    break
+                except multiprocessing.TimeoutError:
+                    dead = [p for p in ours if p.exitcode is not None]
+                    if dead:
+                        raise WorkerLost(
+                            f"pool worker {dead[0].pid} died (exit code {dead[0].exitcode}) "
+                            "and its block of darts was lost; run the estimate again"
+                        ) from None
+            inside += block_inside
+            if progress:
+                progress(count)
+    return inside
+
+
+def run_dask(plan: Plan, seed: int, workers: int, progress: Progress = None) -> int:
+    """Blocks as dask tasks on dask's local threaded scheduler.
+
+    Threads are enough: NumPy releases the GIL while it draws and counts.
+    """
+    import dask
+    from dask.callbacks import Callback
+
+    tasks = [dask.delayed(count_block, pure=True)(block, seed) for block in plan]
+    sizes = {task.key: block.count for task, block in zip(tasks, plan)}
+    total = dask.delayed(sum, pure=True)(tasks)
+
+    class _Report(Callback):
+        def _posttask(self, key, result, dsk, state, worker_id):
+            if key in sizes:
+                progress(sizes[key])
+
+    with _Report() if progress else contextlib.nullcontext():
+        (inside,) = dask.compute(total, scheduler="threads", num_workers=workers)
+    return inside
+
+
+def run_distributed(plan: Plan, seed: int, client, progress: Progress = None) -> int:
+    """Blocks as futures on a dask.distributed cluster, summed on a worker."""
+    from distributed import as_completed
+
+    futures = client.map(count_block, list(plan), seed=seed, pure=True)
+    total = client.submit(sum, futures, pure=True)
+    try:
+        if progress:
+            sizes = {f.key: block.count for f, block in zip(futures, plan)}
+            for future in as_completed(futures):
+                progress(sizes[future.key])
+        return total.result()
+    except BaseException:
+        client.cancel([*futures, total])
+        raise

@@ -1,0 +1,73 @@
+"""Input checks with messages a learner can act on.
+
+The command line and the Python API share these, so ``python -m montepi``
+and ``estimate_pi`` reject the same inputs with the same words.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from decimal import Decimal, InvalidOperation
+
+#: The largest number of darts: PCG64 could go further, but a count must fit a
+#: signed 64-bit integer for NumPy and dask, and 2**63 darts would take
+#: centuries on any machine that exists.
+MAX_SAMPLES = 2**63 - 1
+#: More processes than this only thrash a machine (and one typo of 100000 would
+#: start a hundred thousand processes).
+MAX_WORKERS = max(64, 8 * (os.cpu_count() or 1))
+BACKENDS = ("serial", "pool", "dask", "distributed")
+
+
+def _whole_number(value: object, name: str, *, minimum: int, maximum: int) -> int:
+    """Turn ``value`` (int, integral float or text like ``1e8``) into an int."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+        raise TypeError(f"{name} must be a whole number, got {type(value).__name__} {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+    elif isinstance(value, numbers.Integral):
+        text = int(value)
+    else:
+        text = float(value)
+    try:
+        number = Decimal(text)
+    except (InvalidOperation, ValueError, TypeError):
+        raise ValueError(f"{name} must be a whole number such as 1000000, 1e6 or 1_000_000, got {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"{name} must be a finite whole number, got {value!r}")
+    if number > maximum:
+        raise ValueError(f"{name} must be at most {maximum:_}, got {value!r}")
+    if number != number.to_integral_value():
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if number < minimum:
+        which = "positive" if minimum == 1 else f"at least {minimum}"
+        raise ValueError(f"{name} must be {which}, got {value!r}")
+    return int(number)
+
+
+def check_samples(samples: object) -> int:
+    """Validate a dart count: a whole number from 1 to ``MAX_SAMPLES``."""
+    return _whole_number(samples, "samples", minimum=1, maximum=MAX_SAMPLES)
+
+
+def check_workers(workers: object) -> int:
+    """Validate a number of workers: 1 to ``MAX_WORKERS``."""
+    return _whole_number(workers, "workers", minimum=1, maximum=MAX_WORKERS)
+
+
+def check_chunk(chunk: object) -> int:
+    """Validate a block size: at least one dart."""
+    return _whole_number(chunk, "chunk", minimum=1, maximum=MAX_SAMPLES)
+
+
+def check_seed(seed: object) -> int:
+    """Validate a seed: any non-negative whole number (NumPy's SeedSequence rule)."""
+    return _whole_number(seed, "seed", minimum=0, maximum=2**128 - 1)
+
+
+def check_backend(backend: object) -> str:
+    """Validate a backend name."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    return backend  # type: ignore[return-value]

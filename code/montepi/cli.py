@@ -1,0 +1,115 @@
+"""``python -m montepi``: estimate π from the command line.
+
+Exit status: 0 on success, 2 for bad input or an unreachable scheduler,
+1 when a worker died, 130 when interrupted (Ctrl-C).  Errors are one line on
+stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from .backends import WorkerLost
+from .checks import BACKENDS, check_chunk, check_samples, check_seed, check_workers
+from .cluster import CONNECT_TIMEOUT, SchedulerUnreachable
+from .estimate import available_cores, estimate_pi
+from .kernel import count_inside
+from .progress import RateLine, format_duration
+from .result import format_samples
+
+#: Runs expected to take longer than this (seconds) are announced before they start.
+ANNOUNCE_AFTER = 60.0
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str):  # one clear line instead of usage + error
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _checked(check):
+    def convert(text: str):
+        try:
+            return check(text)
+        except (TypeError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = check.__name__.removeprefix("check_")
+    return convert
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's arguments."""
+    parser = _OneLineParser(
+        prog="python -m montepi",
+        description="Estimate π by throwing numbered Monte Carlo darts. The count of darts inside "
+        "depends only on --samples and --seed, whatever the backend and worker count.",
+    )
+    parser.add_argument("backend", choices=BACKENDS, help="where the darts are thrown")
+    parser.add_argument("--samples", "-n", type=_checked(check_samples), default=10_000_000,
+                        help="number of darts: 1e8, 100_000_000 or 100000000 (default 1e7)")
+    parser.add_argument("--seed", type=_checked(check_seed), default=2017, help="random seed (default 2017)")
+    parser.add_argument("--workers", "-w", type=_checked(check_workers), default=None,
+                        help="processes or threads (default: the available cores)")
+    parser.add_argument("--chunk", type=_checked(check_chunk), default=None,
+                        help="largest number of darts in one task (default: chosen for you)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="distributed: a running scheduler, e.g. tcp://127.0.0.1:8786")
+    where.add_argument("--scheduler-file", metavar="PATH",
+                       help="distributed: the JSON file written by `dask scheduler --scheduler-file`")
+    parser.add_argument("--timeout", type=float, default=CONNECT_TIMEOUT,
+                        help=f"seconds to wait for a scheduler (default {CONNECT_TIMEOUT:g})")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a sentence")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress or announcements on stderr")
+    return parser
+
+
+def _announce_if_long(samples: int, seed: int, workers: int) -> None:
+    """Time a small sample and say how long the full run will take, if long."""
+    probe = 2**20
+    began = time.perf_counter()
+    count_inside(0, probe, seed)
+    rate = probe / (time.perf_counter() - began)
+    expected = samples / (rate * workers)
+    if expected > ANNOUNCE_AFTER:
+        print(f"montepi: {format_samples(samples)} darts at about {rate:.2g} darts/s on each of {workers} "
+              f"worker(s) will take about {format_duration(expected)}; Ctrl-C stops it.", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.backend != "distributed" and (args.scheduler or args.scheduler_file):
+        parser.error("--scheduler and --scheduler-file need the distributed backend")
+    if args.backend == "serial" and args.workers not in (None, 1):
+        parser.error("the serial backend runs on one core; use pool, dask or distributed for --workers > 1")
+    if not args.timeout > 0:
+        parser.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    talk = not (args.quiet or args.json)
+    progress = RateLine(args.samples) if talk else None
+    if not args.quiet:
+        _announce_if_long(args.samples, args.seed, args.workers or (1 if args.backend == "serial" else available_cores()))
+    try:
+        result = estimate_pi(
+            args.samples, seed=args.seed, backend=args.backend, workers=args.workers, chunk=args.chunk,
+            scheduler=args.scheduler, scheduler_file=args.scheduler_file, timeout=args.timeout, progress=progress,
+        )
+    except KeyboardInterrupt:
+        if progress:
+            progress.close()
+        print("montepi: interrupted; stopped all workers", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, SchedulerUnreachable) as error:
+        print(f"montepi: error: {error}", file=sys.stderr)
+        return 2
+    except WorkerLost as error:
+        print(f"montepi: error: {error}", file=sys.stderr)
+        return 1
+    if progress:
+        progress.close()
+    print(json.dumps(result.to_dict()) if args.json else result)
+    return 0

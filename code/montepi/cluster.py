@@ -1,0 +1,115 @@
+"""Starting and reaching dask.distributed clusters with safe defaults.
+
+* Everything listens on 127.0.0.1 unless you ask otherwise: a scheduler or
+  dashboard on every interface of a shared login node is open to every user
+  of that network.
+* The dashboard takes a free port (port 8787 may belong to someone else).
+* Worker scratch space goes to a temporary directory that is removed on
+  close, never to a ``dask-scratch-space`` folder in your working directory.
+
+distributed starts its workers with ``spawn``: a *script* that starts a
+cluster needs the ``if __name__ == "__main__":`` guard.  Notebooks do not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import tempfile
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+#: Seconds to wait for a scheduler before giving up with a clear message.
+CONNECT_TIMEOUT = 5.0
+
+
+class SchedulerUnreachable(ConnectionError):
+    """No scheduler answered at the given address or scheduler file."""
+
+
+def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: int = 0, **kwargs):
+    """A ``LocalCluster`` of ``workers`` single-threaded worker processes.
+
+    Close it (``with`` or ``.close()``) and its scratch directory goes too.
+    """
+    from distributed import LocalCluster
+
+    scratch = tempfile.mkdtemp(prefix="montepi-scratch-")
+    options = dict(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host=host,
+        dashboard_address=f"{host}:{dashboard_port}",
+        local_directory=scratch,
+        silence_logs=logging.ERROR,
+    )
+    options.update(kwargs)
+    try:
+        cluster = LocalCluster(**options)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    # The scratch directory goes when the cluster is closed with close_cluster(),
+    # or at the latest when the cluster object is collected or Python exits.
+    cluster._montepi_cleanup = weakref.finalize(cluster, shutil.rmtree, scratch, ignore_errors=True)
+    return cluster
+
+
+def close_cluster(cluster) -> None:
+    """Close a cluster from :func:`local_cluster` and remove its scratch space."""
+    try:
+        cluster.close()
+    finally:
+        cleanup = getattr(cluster, "_montepi_cleanup", None)
+        if cleanup is not None:
+            cleanup()
+
+
+def connect(address: str | None = None, *, scheduler_file: str | Path | None = None,
+            timeout: float = CONNECT_TIMEOUT):
+    """A ``Client`` for a running scheduler, or :class:`SchedulerUnreachable` within ``timeout`` s."""
+    from distributed import Client
+
+    if scheduler_file is not None:
+        path = Path(scheduler_file)
+        if not path.is_file():
+            raise SchedulerUnreachable(f"scheduler file {str(path)!r} does not exist; is the scheduler running?")
+        where = f"scheduler file {str(path)!r}"
+        kwargs = dict(scheduler_file=str(path))
+    else:
+        where = f"scheduler at {address!r}"
+        kwargs = dict(address=address)
+    try:
+        return Client(timeout=timeout, **kwargs)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise SchedulerUnreachable(
+            f"could not reach the {where} within {timeout:g} s ({type(error).__name__}); "
+            "check that `dask scheduler` is running and the address is right"
+        ) from None
+
+
+@contextlib.contextmanager
+def client_for(*, client=None, address: str | None = None, scheduler_file=None,
+               workers: int = 2, timeout: float = CONNECT_TIMEOUT) -> Iterator:
+    """The client to compute with: the one given, one connected, or a new local cluster's.
+
+    Whatever this function starts, it also stops.
+    """
+    if client is not None:
+        yield client
+        return
+    if address is not None or scheduler_file is not None:
+        with connect(address, scheduler_file=scheduler_file, timeout=timeout) as connected:
+            yield connected
+        return
+    from distributed import Client
+
+    cluster = local_cluster(workers)
+    try:
+        with Client(cluster) as started:
+            yield started
+    finally:
+        close_cluster(cluster)

@@ -1,0 +1,81 @@
+"""``estimate_pi``: one entry point for every backend."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from . import backends
+from .checks import check_backend, check_chunk, check_samples, check_seed, check_workers
+from .cluster import CONNECT_TIMEOUT, client_for
+from .plan import default_chunk, plan_blocks
+from .result import Estimate
+
+
+def available_cores() -> int:
+    """Cores this process may use (respects taskset, cgroups and Slurm's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows
+        return os.cpu_count() or 1
+
+
+def estimate_pi(
+    samples: int | float | str,
+    *,
+    seed: int = 2017,
+    backend: str = "serial",
+    workers: int | None = None,
+    chunk: int | None = None,
+    client=None,
+    scheduler: str | None = None,
+    scheduler_file: str | Path | None = None,
+    start_method: str | None = None,
+    timeout: float = CONNECT_TIMEOUT,
+    progress: backends.Progress = None,
+) -> Estimate:
+    """Estimate π from ``samples`` numbered darts.
+
+    The count of darts inside depends only on ``samples`` and ``seed``: every
+    backend, worker count and ``chunk`` (the largest block of darts one task
+    throws) gives the same ``inside``.
+
+    backend
+        ``"serial"`` (this process), ``"pool"`` (a ``multiprocessing.Pool``),
+        ``"dask"`` (dask's local threaded scheduler) or ``"distributed"``
+        (``client``, or a scheduler at ``scheduler``/``scheduler_file``, or a
+        fresh ``LocalCluster`` on 127.0.0.1 that is closed afterwards).
+    workers
+        Processes or threads to use; defaults to the available cores.
+    """
+    samples = check_samples(samples)
+    seed = check_seed(seed)
+    backend = check_backend(backend)
+    if workers is not None:
+        workers = check_workers(workers)
+    if chunk is not None:
+        chunk = check_chunk(chunk)
+    if backend == "serial" and workers not in (None, 1):
+        raise ValueError(f"the serial backend runs on one core; use pool, dask or distributed for workers={workers}")
+    if backend != "distributed" and (client is not None or scheduler or scheduler_file):
+        raise ValueError("client, scheduler and scheduler_file belong to the distributed backend")
+
+    began = time.perf_counter()
+    if backend == "distributed":
+        with client_for(client=client, address=scheduler, scheduler_file=scheduler_file,
+                        workers=workers or available_cores(), timeout=timeout) as active:
+            workers = len(active.nthreads()) or workers or 1
+            plan = plan_blocks(samples, chunk=chunk or default_chunk(samples, workers))
+            inside = backends.run_distributed(plan, seed, active, progress)
+    else:
+        workers = 1 if backend == "serial" else workers or available_cores()
+        plan = plan_blocks(samples, chunk=chunk or default_chunk(samples, workers))
+        if backend == "serial":
+            inside = backends.run_serial(plan, seed, progress=progress)
+        elif backend == "pool":
+            inside = backends.run_pool(plan, seed, workers, progress, start_method=start_method)
+        else:
+            inside = backends.run_dask(plan, seed, workers, progress)
+    seconds = time.perf_counter() - began
+    return Estimate(samples=samples, inside=inside, seed=seed, backend=backend, workers=workers, seconds=seconds)

@@ -1,0 +1,66 @@
+"""The result of an estimate: π with its error bar, and how it was obtained."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+#: z for a two-sided 95 % normal interval.
+Z95 = 1.959963984540054
+
+
+def format_samples(samples: int) -> str:
+    """``100000000`` → ``1e8``; ``123456`` → ``123,456``."""
+    mantissa, exponent = f"{samples:.3e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    short = f"{mantissa}e{int(exponent)}"
+    return short if samples >= 10_000 and float(short) == samples else f"{samples:,}"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """π from ``inside`` of ``samples`` darts in the quarter circle."""
+
+    samples: int
+    inside: int
+    seed: int
+    backend: str
+    workers: int
+    seconds: float
+
+    @property
+    def pi(self) -> float:
+        """The estimate 4·inside/samples."""
+        return 4 * self.inside / self.samples
+
+    @property
+    def stderr(self) -> float:
+        """Standard error of :attr:`pi`: 4·√(p(1−p)/N) with p = inside/N."""
+        p = self.inside / self.samples
+        return 4 * math.sqrt(p * (1 - p) / self.samples)
+
+    @property
+    def ci95(self) -> tuple[float, float]:
+        """A 95 % confidence interval, π̂ ± 1.96 standard errors."""
+        return (self.pi - Z95 * self.stderr, self.pi + Z95 * self.stderr)
+
+    @property
+    def rate(self) -> float:
+        """Darts per second of wall-clock time."""
+        return self.samples / self.seconds if self.seconds > 0 else math.inf
+
+    def to_dict(self) -> dict:
+        """Plain numbers, ready for ``json.dumps``."""
+        low, high = self.ci95
+        return {**asdict(self), "pi": self.pi, "stderr": self.stderr, "ci95": [low, high]}
+
+    def __str__(self) -> str:
+        # Two significant digits of the error decide how many digits of π mean anything.
+        digits = max(1, 1 - math.floor(math.log10(self.stderr))) if self.stderr > 0 else 6
+        how = self.backend if self.workers == 1 else f"{self.backend} ×{self.workers}"
+        return (
+            f"π ≈ {self.pi:.{digits}f} ± {self.stderr:.{digits}f} "
+            f"({format_samples(self.samples)} darts, {how}, {self.seconds:.2f} s)"
+        )
+
+    __repr__ = __str__

@@ -8,6 +8,7 @@ given, is called with the number of darts in each block as it finishes.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import multiprocessing
 import signal
 from collections.abc import Callable
@@ -86,40 +87,67 @@ def run_pool(plan: Plan, seed: int, workers: int, progress: Progress = None,
     return inside
 
 
-def run_dask(plan: Plan, seed: int, workers: int, progress: Progress = None) -> int:
+def run_dask(plan: Plan, seed: int, workers: int, progress: Progress = None, batch: int | None = None) -> int:
     """Blocks as dask tasks on dask's local threaded scheduler.
 
     Threads are enough: NumPy releases the GIL while it draws and counts.
+    A huge plan is computed ``batch`` blocks at a time, so that the task graph
+    stays small and Ctrl-C waits for at most one block per thread.
     """
     import dask
     from dask.callbacks import Callback
 
-    tasks = [dask.delayed(count_block, pure=True)(block, seed) for block in plan]
-    sizes = {task.key: block.count for task, block in zip(tasks, plan)}
-    total = dask.delayed(sum, pure=True)(tasks)
+    batch = batch or 64 * workers
+    sizes: dict = {}
 
     class _Report(Callback):
         def _posttask(self, key, result, dsk, state, worker_id):
             if key in sizes:
-                progress(sizes[key])
+                progress(sizes.pop(key))
 
-    with _Report() if progress else contextlib.nullcontext():
-        (inside,) = dask.compute(total, scheduler="threads", num_workers=workers)
+    inside = 0
+    for first in range(0, len(plan), batch):
+        blocks = plan[first : first + batch]
+        tasks = [dask.delayed(count_block, pure=True)(block, seed) for block in blocks]
+        sizes.update((task.key, block.count) for task, block in zip(tasks, blocks))
+        total = dask.delayed(sum, pure=True)(tasks)
+        with _Report() if progress else contextlib.nullcontext():
+            (part,) = dask.compute(total, scheduler="threads", num_workers=workers)
+        inside += part
     return inside
 
 
-def run_distributed(plan: Plan, seed: int, client, progress: Progress = None) -> int:
-    """Blocks as futures on a dask.distributed cluster, summed on a worker."""
+def run_distributed(plan: Plan, seed: int, client, progress: Progress = None, window: int | None = None) -> int:
+    """Blocks as futures on a dask.distributed cluster.
+
+    At most ``window`` blocks are in flight (default: 4 per worker thread);
+    each finished block makes room for the next.  This keeps the scheduler's
+    state small for any number of darts and lets Ctrl-C cancel quickly.  If a
+    worker dies, the scheduler reruns its blocks elsewhere: same count.
+    """
     from distributed import as_completed
 
-    futures = client.map(count_block, list(plan), seed=seed, pure=True)
-    total = client.submit(sum, futures, pure=True)
+    window = window or 4 * max(1, sum(client.nthreads().values()))
+    blocks = iter(plan)
+    pending: dict = {}  # future -> darts in its block
+
+    def submit(block: Block) -> object:
+        future = client.submit(count_block, block, seed, pure=True)
+        pending[future] = block.count
+        return future
+
+    in_flight = as_completed([submit(b) for b in itertools.islice(blocks, window)])
+    inside = 0
     try:
-        if progress:
-            sizes = {f.key: block.count for f, block in zip(futures, plan)}
-            for future in as_completed(futures):
-                progress(sizes[future.key])
-        return total.result()
+        for future in in_flight:
+            inside += future.result()
+            count = pending.pop(future)
+            if progress:
+                progress(count)
+            following = next(blocks, None)
+            if following is not None:
+                in_flight.add(submit(following))
     except BaseException:
-        client.cancel([*futures, total])
+        client.cancel(list(pending))
         raise
+    return inside

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import time
 
 from .backends import WorkerLost
@@ -64,19 +66,32 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"seconds to wait for a scheduler (default {CONNECT_TIMEOUT:g})")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a sentence")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress or announcements on stderr")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="check the arguments and say how long the run would take, without running it")
     return parser
 
 
-def _announce_if_long(samples: int, seed: int, workers: int) -> None:
-    """Time a small sample and say how long the full run will take, if long."""
+def _announce(samples: int, seed: int, workers: int, always: bool = False) -> None:
+    """Time a small sample and say how long the full run will take, if long (or ``always``)."""
     probe = 2**20
-    began = time.perf_counter()
-    count_inside(0, probe, seed)
-    rate = probe / (time.perf_counter() - began)
+    best = float("inf")
+    for _ in range(3):  # the first call also pays for warming up
+        began = time.perf_counter()
+        count_inside(0, probe, seed)
+        best = min(best, time.perf_counter() - began)
+    rate = probe / best
     expected = samples / (rate * workers)
-    if expected > ANNOUNCE_AFTER:
+    if always or expected > ANNOUNCE_AFTER:
         print(f"montepi: {format_samples(samples)} darts at about {rate:.2g} darts/s on each of {workers} "
               f"worker(s) will take about {format_duration(expected)}; Ctrl-C stops it.", file=sys.stderr)
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: stop like Ctrl-C, so pools and clusters are shut down."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,20 +104,26 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the serial backend runs on one core; use pool, dask or distributed for --workers > 1")
     if not args.timeout > 0:
         parser.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    workers = args.workers or (1 if args.backend == "serial" else available_cores())
+    if args.dry_run:
+        _announce(args.samples, args.seed, workers, always=True)
+        return 0
     talk = not (args.quiet or args.json)
     progress = RateLine(args.samples) if talk else None
     if not args.quiet:
-        _announce_if_long(args.samples, args.seed, args.workers or (1 if args.backend == "serial" else available_cores()))
+        _announce(args.samples, args.seed, workers)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         result = estimate_pi(
             args.samples, seed=args.seed, backend=args.backend, workers=args.workers, chunk=args.chunk,
             scheduler=args.scheduler, scheduler_file=args.scheduler_file, timeout=args.timeout, progress=progress,
         )
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated) as stop:
         if progress:
             progress.close()
         print("montepi: interrupted; stopped all workers", file=sys.stderr)
-        return 130
+        return 130 if isinstance(stop, KeyboardInterrupt) else 143
     except (ValueError, TypeError, SchedulerUnreachable) as error:
         print(f"montepi: error: {error}", file=sys.stderr)
         return 2

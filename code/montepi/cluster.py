@@ -44,6 +44,9 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
         host=host,
         dashboard_address=f"{host}:{dashboard_port}",
         local_directory=scratch,
+        # The scheduler has a scratch directory of its own; without this it
+        # makes a shared dask-scratch-space folder in the system temp dir.
+        scheduler_kwargs={"local_directory": scratch},
         silence_logs=logging.ERROR,
     )
     options.update(kwargs)

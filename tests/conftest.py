@@ -1,0 +1,121 @@
+"""Shared test fixtures and the rules every test lives by.
+
+* Tests that need a system tool (Slurm, Chromium) are marked ``slurm`` or
+  ``browser``.  Without the tool they skip with a reason that says how to get
+  it, except under CI (``CI=true``), where a missing tool is a failure: CI
+  installs and starts everything, so a skip there would hide a missing piece.
+* No test may leave child processes or a ``dask-scratch-space`` folder behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def slurm_problem() -> str | None:
+    """Why Slurm cannot be used here, or None when a node is up."""
+    if not shutil.which("sbatch") or not shutil.which("sinfo"):
+        return "Slurm is not installed; start a throwaway one with `./lesson slurm-up` (root, Debian)"
+    try:
+        state = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        return "sinfo did not answer; is slurmctld running? (`./lesson slurm-up`)"
+    if state.returncode != 0 or not state.stdout.strip():
+        return "no Slurm controller answers; start one with `./lesson slurm-up`"
+    if not any(s.startswith(("idle", "mix", "alloc")) for s in state.stdout.split()):
+        return f"the Slurm node is not usable (state {state.stdout.strip()}); restart with `./lesson slurm-up`"
+    return None
+
+
+def browser_problem() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    if not Path("/usr/bin/chromium").exists():
+        return "Debian's chromium is not installed (apt-get install chromium); CI installs it"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "playwright (the Python package) is not installed; ./lesson setup installs it"
+    return None
+
+
+REQUIREMENTS = {"slurm": slurm_problem, "browser": browser_problem}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Notebook 05 drives a real Slurm: give its nbval cells the slurm marker."""
+    for item in items:
+        if Path(str(item.fspath)).name.startswith("05-"):
+            item.add_marker(pytest.mark.slurm)
+
+
+_checked: dict[str, str | None] = {}
+
+
+def pytest_runtest_setup(item):
+    for name, problem in REQUIREMENTS.items():
+        if item.get_closest_marker(name) is None:
+            continue
+        if name not in _checked:
+            _checked[name] = problem()
+        reason = _checked[name]
+        if reason:
+            if IN_CI:
+                pytest.fail(f"CI must provide this: {reason}", pytrace=False)
+            pytest.skip(reason)
+
+
+#: Helpers that multiprocessing keeps for the life of the parent by design:
+#: they are reused by the next pool and end when Python exits.
+SINGLETONS = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
+
+
+def _children() -> set[int]:
+    found = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if any(s in " ".join(child.cmdline()) for s in SINGLETONS):
+                continue
+        except psutil.Error:
+            continue
+        found.add(child.pid)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers(request):
+    """Fail a test that leaves child processes or dask-scratch-space behind."""
+    before = _children()
+    scratch = [Path.cwd() / "dask-scratch-space", ROOT / "dask-scratch-space",
+               ROOT / "notebooks" / "dask-scratch-space"]
+    existed = {p for p in scratch if p.exists()}
+    yield
+    deadline = time.monotonic() + 10  # processes get a moment to exit after close()
+    while (new := _children() - before) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    leftover = [p for p in scratch if p.exists() and p not in existed]
+    problems = []
+    if new:
+        described = []
+        for pid in sorted(new):
+            try:
+                described.append(f"{pid} {' '.join(psutil.Process(pid).cmdline())[:120]}")
+            except psutil.Error:
+                continue
+        if described:
+            problems.append("left child processes running: " + "; ".join(described))
+    if leftover:
+        problems.append(f"left {', '.join(map(str, leftover))} behind")
+    if problems:
+        pytest.fail(" and ".join(problems), pytrace=False)

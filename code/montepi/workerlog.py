@@ -1,0 +1,32 @@
+"""Keep a failing worker's last words, so a notebook can show them in one line.
+
+When a pool worker dies while unpickling its task (for example because the
+task's function was defined in a notebook and the worker, started with
+``spawn`` or ``forkserver``, cannot find it), the worker prints a traceback to
+its own stderr and the parent only learns that a process "terminated
+abruptly".  In Jupyter that traceback lands, interleaved and out of order, in
+whatever cell runs next.  :func:`stderr_to` sends it to a file instead, and
+:func:`last_line` reads back the one line that names the cause.
+
+These functions run inside worker processes, so they live in the package: a
+function defined in a notebook could not be sent to such a worker.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def stderr_to(path: str) -> None:
+    """Pool initializer: write this worker's stderr (tracebacks included) to ``path``."""
+    sys.stderr = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (lives as long as the worker)
+
+
+def last_line(path: str | Path) -> str:
+    """The last non-empty line of ``path`` (a traceback's last line is its error), or ``""``."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return ""
+    return next((line for line in reversed(lines) if line.strip()), "")

@@ -1,0 +1,169 @@
+"""The dashboard and JupyterLab, proven in a real (headless) Chromium.
+
+1. The dask dashboard of a busy LocalCluster draws its plots: the task stream
+   and progress bars hold the running tasks, and the page is not blank.
+2. Notebook 04 runs top to bottom in JupyterLab (Run → Run All Cells), prints
+   π, shows no errors, and its embedded dashboard frames draw Bokeh plots.
+   JupyterLab serves a temporary copy of notebooks/, so nothing is saved
+   into the repository.
+3. dask-labextension finds the notebook's client and opens the dashboard
+   panes (task stream, workers' memory, progress) next to the notebook.
+
+Screenshots go to artifacts/browser/ (git-ignored); each test prints where.
+These tests need /usr/bin/chromium and Playwright (marker ``browser``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+NOTEBOOK_04 = "04-dask-distributed.ipynb"
+ARTIFACTS = ROOT / "artifacts" / "browser"
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+
+
+@pytest.fixture
+def browser():
+    from montepi.browser import chromium
+
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+def shoot(page, name: str) -> Path:
+    """Save a screenshot under artifacts/browser/ and say where."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path))
+    print(f"screenshot: {path}")
+    return path
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_dashboard_draws_a_running_estimate(page):
+    from montepi.browser import busy_cluster, colourful_fraction, wait_for_plots
+
+    with busy_cluster() as (client, futures):
+        link = client.dashboard_link
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/status", link), link
+        page.goto(link)
+        state = wait_for_plots(page, tasks=4)
+        time.sleep(1)  # let a few more boxes land before the picture
+        picture = page.screenshot()
+        shoot(page, "dashboard-status.png")
+        finished = sum(f.status == "finished" for f in futures)
+    assert state["documents"] >= 1
+    assert state["task_stream"] >= 4, state
+    assert len(state["workers"]) == 2, state  # both workers drew boxes
+    assert "count_block" in state["progress"], state
+    assert state["progress"]["count_block"]["all"] == len(futures), state
+    assert finished < len(futures), "the estimate ended before the page was read: make it longer"
+    # Boxes and bars are coloured; a dashboard that did not draw is white and grey.
+    assert colourful_fraction(picture) > 0.02
+
+
+def test_notebook_04_runs_in_jupyterlab(page):
+    from montepi.browser import bokeh_state, jupyter_lab, open_notebook, run_all_cells, stderr_outputs
+
+    notebook = NOTEBOOKS / NOTEBOOK_04
+    assert notebook.is_file(), f"{notebook} is missing"
+    before = digest(notebook)
+    seen: dict[int, dict] = {}  # frame number → the fullest Bokeh state seen while the notebook ran
+
+    def watch_frames(page):
+        frames = page.locator(".jp-OutputArea-output iframe").all()
+        for number, iframe in enumerate(frames):
+            frame = iframe.element_handle().content_frame()
+            try:
+                state = bokeh_state(frame) if frame else None
+            except Exception:  # the frame is navigating or its cluster just closed
+                continue
+            if state and state["task_stream"] >= seen.get(number, {}).get("task_stream", -1):
+                seen[number] = state
+
+    with jupyter_lab(NOTEBOOKS) as lab:
+        assert lab.root != NOTEBOOKS
+        open_notebook(page, lab, NOTEBOOK_04)
+        prompts = run_all_cells(page, timeout=180, while_running=watch_frames)
+        page.locator(".jp-OutputArea-output iframe").first.scroll_into_view_if_needed()
+        shoot(page, "jupyterlab-04.png")
+        errors = [text for text in stderr_outputs(page) if re.search(r"Traceback|\w*Error\b", text)]
+        outputs = "\n".join(page.locator(".jp-OutputArea-output").all_inner_texts())
+        frames = page.locator(".jp-OutputArea-output iframe").count()
+    assert not errors, "error output in notebook 04:\n" + "\n---\n".join(errors)
+    assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts), f"cells left unrun: {prompts}"
+    assert re.search(r"π ≈ 3\.14\d*", outputs), "no π line in the outputs"
+    assert frames >= 1, "no embedded dashboard frame"
+    drawn = {n: s for n, s in seen.items() if s["documents"] >= 1}
+    assert len(drawn) == frames, f"only frames {sorted(drawn)} of {frames} drew Bokeh plots"
+    assert any(s["task_stream"] > 0 for s in drawn.values()), f"no frame showed a task: {seen}"
+    assert digest(notebook) == before, "the notebook in the repository was modified"
+
+
+def test_dask_labextension_opens_panes(page):
+    import nbformat
+
+    from montepi.browser import (
+        busy_cluster,
+        dask_panes,
+        jupyter_lab,
+        open_notebook,
+        run_all_cells,
+        run_command,
+        wait_for_plots,
+    )
+
+    with busy_cluster() as (client, _futures), jupyter_lab(NOTEBOOKS) as lab:
+        # A notebook (in the temporary copy) whose kernel holds a client of the busy cluster.
+        scratch = nbformat.v4.new_notebook()
+        scratch.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+        }
+        scratch.cells = [
+            nbformat.v4.new_code_cell(
+                f"from distributed import Client\nclient = Client({client.scheduler.address!r})\nclient.dashboard_link"
+            )
+        ]
+        nbformat.write(scratch, lab.root / "dask-panes.ipynb")
+        link = client.dashboard_link
+
+        open_notebook(page, lab, "dask-panes.ipynb")
+        run_all_cells(page, timeout=60)
+        # As INSTRUCTORS.md says: the Dask sidebar's search button finds the notebook's client,
+        # then "Launch Dask Dashboard Layout" opens task stream, workers' memory and progress.
+        page.locator('.jp-SideBar [data-id="dask-dashboard-launcher"]').click()
+        page.get_by_title("Auto-detect dashboard URL").click()
+        page.locator(".dask-DashboardListing-item", has_text="Task Stream").first.wait_for()
+        url = page.locator(".dask-URLInput input").input_value()
+        run_command(page, "Launch Dask Dashboard Layout")
+        page.locator(".dask-DaskDashboard-widget iframe").nth(2).wait_for(timeout=30_000)
+        panes = dask_panes(page)
+        assert {"individual-task-stream", "individual-progress", "individual-workers-memory"} <= set(panes), panes
+        state = wait_for_plots(panes["individual-task-stream"], tasks=1, progress=False)
+        wait_for_plots(panes["individual-progress"], tasks=0, progress=True)
+        time.sleep(1)
+        shoot(page, "jupyterlab-dask-panes.png")
+    assert url.rstrip("/") == link.removesuffix("/status"), (url, link)
+    assert state["task_stream"] >= 1

@@ -13,7 +13,10 @@ cluster needs the ``if __name__ == "__main__":`` guard.  Notebooks do not.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
+import json
 import logging
 import shutil
 import tempfile
@@ -71,23 +74,47 @@ def close_cluster(cluster) -> None:
             cleanup()
 
 
+def _scheduler_answers(address: str, timeout: float, security=None) -> None:
+    """Ask the scheduler who it is; raise if nothing answers within ``timeout`` s.
+
+    ``Client(timeout=...)`` bounds the TCP connect but not the handshake, so a
+    port that accepts and then stays silent would hang it.  This probe runs on
+    its own event loop in a helper thread, which also works inside Jupyter.
+    """
+    from distributed.core import rpc
+
+    async def probe() -> None:
+        args = security.get_connection_args("client") if security is not None else {}
+        async with rpc(address, timeout=timeout, connection_args=args) as scheduler:
+            await asyncio.wait_for(scheduler.identity(), timeout)
+
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, probe()).result(timeout + 1)
+
+
 def connect(address: str | None = None, *, scheduler_file: str | Path | None = None,
-            timeout: float = CONNECT_TIMEOUT):
-    """A ``Client`` for a running scheduler, or :class:`SchedulerUnreachable` within ``timeout`` s."""
+            timeout: float = CONNECT_TIMEOUT, security=None):
+    """A ``Client`` for a running scheduler, or :class:`SchedulerUnreachable` within ``timeout`` s.
+
+    ``security`` (a ``distributed.Security``) is needed for a ``tls://`` scheduler.
+    """
     from distributed import Client
 
+    where = f"scheduler at {address!r}"
     if scheduler_file is not None:
         path = Path(scheduler_file)
-        if not path.is_file():
-            raise SchedulerUnreachable(f"scheduler file {str(path)!r} does not exist; is the scheduler running?")
         where = f"scheduler file {str(path)!r}"
-        kwargs = dict(scheduler_file=str(path))
-    else:
-        where = f"scheduler at {address!r}"
-        kwargs = dict(address=address)
+        if not path.is_file():
+            raise SchedulerUnreachable(f"{where} does not exist; is the scheduler running?")
+        try:
+            address = json.loads(path.read_text())["address"]
+        except (ValueError, KeyError, TypeError, OSError):
+            raise SchedulerUnreachable(f"{where} is not a scheduler file (no address in it)") from None
+        where += f" ({address})"
     try:
-        return Client(timeout=timeout, **kwargs)
-    except (OSError, TimeoutError, ValueError) as error:
+        _scheduler_answers(address, timeout, security)
+        return Client(address, timeout=timeout, security=security)
+    except (OSError, TimeoutError, ValueError, concurrent.futures.TimeoutError) as error:
         raise SchedulerUnreachable(
             f"could not reach the {where} within {timeout:g} s ({type(error).__name__}); "
             "check that `dask scheduler` is running and the address is right"

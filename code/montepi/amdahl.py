@@ -1,0 +1,141 @@
+"""Amdahl's and Gustafson's laws, and fitting them to measured timings (NumPy only).
+
+Amdahl: if a fraction ``s`` of a run cannot be spread over workers, ``p``
+workers speed it up by at most
+
+    S(p) = 1 / (s + (1 - s) / p)        (and never more than 1/s)
+
+Rearranged, ``1/S = s + (1 - s)/p`` is a straight line in ``1/p``, so the
+serial fraction that best explains a set of measured speed-ups is a linear
+least-squares problem; :func:`fit_serial_fraction` solves it with
+``np.linalg.lstsq``.  :func:`fit_times` fits the same model to raw seconds,
+``T(p) = serial + parallel / p``, which also says how many *seconds* are serial.
+
+Gustafson: if the problem grows with the workers (``p`` times the darts on
+``p`` workers), the scaled speed-up is ``s + (1 - s) p``: nearly linear.
+
+The precision helpers turn darts into correct digits of π: the standard error
+of 4·inside/N is ``4·sqrt(q(1-q)/N)`` with ``q = π/4``, and a result is good to
+about ``-log10(stderr)`` digits.  Each extra digit costs 100× the darts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Probability that a dart lands inside the quarter circle.
+Q = math.pi / 4
+
+
+def amdahl_speedup(serial_fraction: float, workers):
+    """Amdahl's speed-up on ``workers`` (a number or an array) for a serial fraction."""
+    p = np.asarray(workers, dtype=float)
+    result = 1.0 / (serial_fraction + (1.0 - serial_fraction) / p)
+    return float(result) if result.ndim == 0 else result
+
+
+def amdahl_efficiency(serial_fraction: float, workers):
+    """Amdahl's speed-up divided by the number of workers (1.0 is perfect)."""
+    return amdahl_speedup(serial_fraction, workers) / np.asarray(workers, dtype=float)
+
+
+def gustafson_speedup(serial_fraction: float, workers):
+    """Gustafson's scaled speed-up ``s + (1 - s)·p`` when the work grows with ``p``."""
+    p = np.asarray(workers, dtype=float)
+    result = serial_fraction + (1.0 - serial_fraction) * p
+    return float(result) if result.ndim == 0 else result
+
+
+def serial_fraction_for(speedup: float, workers: float) -> float:
+    """The serial fraction at which ``workers`` give exactly ``speedup`` (solving Amdahl for s)."""
+    if not 1 <= speedup <= workers:
+        raise ValueError(f"a speed-up on {workers} workers lies between 1 and {workers}, got {speedup}")
+    if workers == 1:
+        return 0.0
+    return (1 / speedup - 1 / workers) / (1 - 1 / workers)
+
+
+@dataclass(frozen=True)
+class AmdahlFit:
+    """Amdahl's law fitted to timings ``T(p) = serial_seconds + parallel_seconds / p``."""
+
+    serial_seconds: float
+    parallel_seconds: float
+
+    @property
+    def one_worker_seconds(self) -> float:
+        """The model's time on one worker."""
+        return self.serial_seconds + self.parallel_seconds
+
+    @property
+    def serial_fraction(self) -> float:
+        """The share of the one-worker time that does not shrink with more workers."""
+        return self.serial_seconds / self.one_worker_seconds
+
+    def seconds(self, workers):
+        """Predicted wall-clock time on ``workers``."""
+        return self.serial_seconds + self.parallel_seconds / np.asarray(workers, dtype=float)
+
+    def speedup(self, workers):
+        """Predicted speed-up over one worker."""
+        return amdahl_speedup(self.serial_fraction, workers)
+
+    def __str__(self) -> str:
+        return (
+            f"T(p) = {self.serial_seconds:.3g} s + {self.parallel_seconds:.3g} s / p"
+            f"  (serial fraction s = {self.serial_fraction:.3g})"
+        )
+
+
+def _check(workers, values, name: str) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(workers, dtype=float)
+    v = np.asarray(values, dtype=float)
+    if p.shape != v.shape or p.ndim != 1:
+        raise ValueError(f"workers and {name} must be two lists of the same length")
+    if np.any(p < 1) or np.any(v <= 0):
+        raise ValueError(f"workers must be ≥ 1 and {name} positive")
+    return p, v
+
+
+def fit_serial_fraction(workers, speedups) -> float:
+    """Least-squares serial fraction ``s`` for measured speed-ups over one worker.
+
+    ``1/S - 1/p = s·(1 - 1/p)`` is linear in ``s``; points at ``p = 1`` carry no
+    information (their speed-up is 1 by definition) and get zero weight.  The
+    result may fall outside [0, 1] when timings are noisy; it is not clipped.
+    """
+    p, speedup = _check(workers, speedups, "speedups")
+    x = 1.0 - 1.0 / p
+    if not np.any(x > 0):
+        raise ValueError("need a measurement with more than one worker to fit a serial fraction")
+    y = 1.0 / speedup - 1.0 / p
+    (s,), *_ = np.linalg.lstsq(x[:, None], y, rcond=None)
+    return float(s)
+
+
+def fit_times(workers, seconds) -> AmdahlFit:
+    """Least-squares ``T(p) = a + b/p`` through measured wall-clock times."""
+    p, t = _check(workers, seconds, "seconds")
+    if len(np.unique(p)) < 2:
+        raise ValueError("need timings at two or more different worker counts")
+    design = np.column_stack([np.ones_like(p), 1.0 / p])
+    (a, b), *_ = np.linalg.lstsq(design, t, rcond=None)
+    return AmdahlFit(serial_seconds=float(a), parallel_seconds=float(b))
+
+
+def stderr_for(samples: float) -> float:
+    """Expected standard error of the π estimate from ``samples`` darts."""
+    return 4.0 * math.sqrt(Q * (1 - Q) / samples)
+
+
+def digits(stderr: float) -> float:
+    """Correct decimal digits of π that a standard error allows: ``-log10(stderr)``."""
+    return -math.log10(stderr)
+
+
+def darts_for_digits(wanted: float) -> float:
+    """Darts needed for a standard error of ``10**-wanted``."""
+    return 16.0 * Q * (1 - Q) / 10.0 ** (-2 * wanted)

@@ -1,0 +1,179 @@
+"""The Amdahl fitting helpers and the benchmark command, on tiny sizes (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from montepi import bench, count_inside
+from montepi.amdahl import (
+    AmdahlFit,
+    amdahl_efficiency,
+    amdahl_speedup,
+    darts_for_digits,
+    digits,
+    fit_serial_fraction,
+    fit_times,
+    gustafson_speedup,
+    serial_fraction_for,
+    stderr_for,
+)
+
+# ----------------------------------------------------------------------------- Amdahl
+
+
+def test_amdahl_speedup_limits():
+    assert amdahl_speedup(0.0, 64) == pytest.approx(64)
+    assert amdahl_speedup(1.0, 64) == pytest.approx(1)
+    assert amdahl_speedup(0.05, 1) == pytest.approx(1)
+    assert amdahl_speedup(0.1, 10**9) == pytest.approx(10, rel=1e-6)  # the 1/s ceiling
+    curve = amdahl_speedup(0.05, np.array([1, 2, 4, 8]))
+    assert isinstance(curve, np.ndarray) and np.all(np.diff(curve) > 0)
+    assert amdahl_efficiency(0.05, 16) == pytest.approx(amdahl_speedup(0.05, 16) / 16)
+
+
+def test_gustafson_is_linear_in_workers():
+    assert gustafson_speedup(0.05, 64) == pytest.approx(60.85)
+    assert gustafson_speedup(0.0, 7) == pytest.approx(7)
+    assert gustafson_speedup(1.0, 7) == pytest.approx(1)
+
+
+def test_serial_fraction_for_the_ten_times_cap():
+    s = serial_fraction_for(10, 1000)
+    assert s == pytest.approx(0.0990991, rel=1e-6)
+    assert amdahl_speedup(s, 1000) == pytest.approx(10)
+    assert serial_fraction_for(1000, 1000) == pytest.approx(0.0)
+    with pytest.raises(ValueError):
+        serial_fraction_for(20, 10)  # more than linear speed-up is not Amdahl
+
+
+@pytest.mark.parametrize("s", [0.0, 0.013, 0.2, 0.6])
+def test_fit_serial_fraction_recovers_exact_curves(s):
+    p = np.array([1, 2, 3, 4, 8, 16])
+    assert fit_serial_fraction(p, amdahl_speedup(s, p)) == pytest.approx(s, abs=1e-12)
+
+
+def test_fit_serial_fraction_is_least_squares_on_noisy_data():
+    rng = np.random.default_rng(7)
+    p = np.arange(1, 33)
+    noisy = amdahl_speedup(0.03, p) * (1 + rng.normal(0, 0.01, p.size))
+    s = fit_serial_fraction(p, noisy)
+    assert s == pytest.approx(0.03, abs=0.005)
+    # It is the minimiser: nudging s either way makes the squared residual of 1/S larger.
+    x, y = 1 - 1 / p, 1 / noisy - 1 / p
+    cost = lambda t: float(np.sum((y - t * x) ** 2))  # noqa: E731
+    assert cost(s) < cost(s + 1e-4) and cost(s) < cost(s - 1e-4)
+
+
+def test_fit_serial_fraction_with_two_points_passes_through_them():
+    # What a 2-core machine gives: T(1) = 1.4 s, T(2) = 0.75 s.
+    s = fit_serial_fraction([1, 2], [1.0, 1.4 / 0.75])
+    assert amdahl_speedup(s, 2) == pytest.approx(1.4 / 0.75)
+    assert s * 1.4 == pytest.approx(2 * 0.75 - 1.4)  # serial seconds = 2·T(2) − T(1)
+
+
+def test_fit_times_recovers_serial_and_parallel_seconds():
+    p = np.array([1, 2, 4, 8])
+    fit = fit_times(p, 0.25 + 3.0 / p)
+    assert isinstance(fit, AmdahlFit)
+    assert fit.serial_seconds == pytest.approx(0.25)
+    assert fit.parallel_seconds == pytest.approx(3.0)
+    assert fit.serial_fraction == pytest.approx(0.25 / 3.25)
+    assert fit.seconds(16) == pytest.approx(0.25 + 3.0 / 16)
+    assert fit.speedup(4) == pytest.approx(3.25 / (0.25 + 0.75))
+    assert "serial fraction" in str(fit)
+
+
+@pytest.mark.parametrize(
+    "workers, values",
+    [([1, 2], [1.0]), ([1, 1], [1.0, 1.0]), ([0, 2], [1.0, 1.5]), ([1, 2], [1.0, -1.0])],
+)
+def test_fits_reject_bad_input(workers, values):
+    with pytest.raises(ValueError):
+        fit_times(workers, values)
+    if len(set(workers)) > 1 or len(workers) != len(values):
+        with pytest.raises(ValueError):
+            fit_serial_fraction(workers, values)
+
+
+def test_fit_serial_fraction_needs_more_than_one_worker():
+    with pytest.raises(ValueError, match="more than one worker"):
+        fit_serial_fraction([1, 1], [1.0, 1.0])
+
+
+def test_precision_helpers_agree():
+    q = math.pi / 4
+    assert stderr_for(10**8) == pytest.approx(4 * math.sqrt(q * (1 - q) / 10**8))
+    assert digits(1e-6) == pytest.approx(6)
+    assert stderr_for(darts_for_digits(6)) == pytest.approx(1e-6)
+    assert darts_for_digits(6) / darts_for_digits(5) == pytest.approx(100)  # a digit costs 100× the darts
+    assert darts_for_digits(6) == pytest.approx(2.70e12, rel=0.01)
+
+
+# ----------------------------------------------------------------------------- the benchmark
+
+
+def test_worker_counts():
+    assert bench.worker_counts(1) == [1]
+    assert bench.worker_counts(2) == [1, 2]
+    assert bench.worker_counts(8) == list(range(1, 9))
+    assert bench.worker_counts(12) == [1, 2, 4, 8, 12]
+    assert bench.worker_counts(16) == [1, 2, 4, 8, 16]
+
+
+def test_best_of_keeps_the_shortest_time():
+    calls = []
+    seconds = bench.best_of(lambda: calls.append(1), repeat=4)
+    assert len(calls) == 4 and 0 <= seconds < 1
+
+
+def test_bench_help():
+    done = subprocess.run([sys.executable, "-m", "montepi.bench", "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    for option in ("--quick", "--out", "--workers", "--samples", "--repeat"):
+        assert option in done.stdout
+
+
+@pytest.mark.parametrize("args", [["--workers", "zero"], ["--workers", "0"], ["--samples", "lots"]])
+def test_bench_rejects_bad_options(args, capsys):
+    with pytest.raises(SystemExit) as stop:
+        bench.main(args)
+    assert stop.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_peak_rss_runs_in_a_child_and_counts_right():
+    found = bench.peak_rss(10**6)
+    assert found["inside"] == count_inside(0, 10**6, 2017)
+    assert 0 < found["import_rss_mb"] <= found["peak_rss_mb"] < 1000
+
+
+def test_quick_bench_on_tiny_sizes_writes_json_and_markdown(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(bench.QUICK, "naive_samples", 10**5)
+    monkeypatch.setitem(bench.QUICK, "rss_samples", 10**6)
+    code = bench.main(["--quick", "--samples", "2e5", "--workers", "1", "--repeat", "1", "--out", str(tmp_path)])
+    assert code == 0
+    cores = bench.available_cores()
+    data = json.loads((tmp_path / f"results-{cores}cores-quick.json").read_text())
+    table = (tmp_path / f"results-{cores}cores-quick.md").read_text()
+    assert data["mode"] == "quick"
+    assert data["machine"]["cores"] == cores and data["machine"]["numpy"] == np.__version__
+    assert data["rss"]["inside"] == count_inside(0, 10**6, 2017)
+    assert data["kernel"]["samples"] == 10**5 and data["kernel"]["speedup"] > 0
+    (row,) = data["scaling"]["rows"]
+    assert row["workers"] == 1
+    for key in ("pool", "pool_prestarted", "distributed", "distributed_cold"):
+        assert row[f"{key}_rate"] > 0
+    measures = [t["measure"] for t in data["targets"]]
+    assert any("kernel" in m for m in measures) and any("peak RSS" in m for m in measures)
+    assert all(isinstance(t["pass"], bool) for t in data["targets"])
+    # The Markdown file is the table that was printed, with a verdict for every target.
+    out = capsys.readouterr().out
+    assert table.strip() in out
+    assert table.count("PASS") + table.count("FAIL") == len(data["targets"])
+    assert "| 1 |" in table

@@ -1,0 +1,262 @@
+"""Faults: a killed worker changes nothing, an interrupted run leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from montepi import SchedulerUnreachable, close_cluster, connect, count_inside, estimate_pi, local_cluster
+from montepi.backends import WorkerLost
+
+CLI = [sys.executable, "-m", "montepi"]
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def pool_workers(pid: int) -> list[psutil.Process]:
+    """Processes a pool started: forked by the forkserver, or spawned."""
+    found = []
+    for p in descendants(pid):
+        try:
+            if "spawn_main" in " ".join(p.cmdline()) or "forkserver" in " ".join(p.parent().cmdline()):
+                found.append(p)
+        except psutil.Error:
+            continue
+    return found
+
+
+def start_cli(*args: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([*CLI, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+# -- a worker dies ---------------------------------------------------------------------------------
+
+def test_killing_a_distributed_worker_mid_run_changes_nothing():
+    from distributed import Client
+
+    samples = 3 * 10**8
+    expected = estimate_pi(samples, backend="dask", workers=2).inside
+    cluster = local_cluster(2)  # workers run under nannies, which restart them
+    try:
+        with Client(cluster) as client:
+            worker_pids = list(client.run(os.getpid).values())
+            outcome = {}
+            run = threading.Thread(target=lambda: outcome.update(
+                result=estimate_pi(samples, backend="distributed", client=client, chunk=2 * 10**6)))
+            run.start()
+            wait_for(lambda: client.processing() and any(client.processing().values()), 30, "tasks to run")
+            time.sleep(0.5)
+            os.kill(worker_pids[0], signal.SIGKILL)
+            run.join(120)
+            assert not run.is_alive()
+            assert outcome["result"].inside == expected
+            # the nanny brought a fresh worker back
+            wait_for(lambda: len(client.nthreads()) == 2, 30, "the nanny to restart the worker")
+            assert worker_pids[0] not in client.run(os.getpid).values()
+    finally:
+        close_cluster(cluster)
+
+
+def test_a_dead_pool_worker_fails_fast_with_a_clear_message(tmp_path):
+    proc = start_cli("pool", "-n", "1e11", "-w", "2", "-q", cwd=tmp_path)
+    try:
+        workers = wait_for(lambda: pool_workers(proc.pid), 30, "pool workers")
+        time.sleep(1)
+        killed_at = time.monotonic()
+        workers[0].kill()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert time.monotonic() - killed_at < 10
+    assert proc.returncode == 1
+    assert "pool worker" in err and "died" in err and "Traceback" not in err
+    assert err.strip().count("\n") == 0, err
+
+
+def test_the_pool_backend_raises_worker_lost_in_python():
+    def kill_a_worker():
+        workers = wait_for(lambda: pool_workers(os.getpid()), 30, "workers")
+        time.sleep(0.5)
+        workers[0].kill()
+
+    killer = threading.Thread(target=kill_a_worker)
+    killer.start()
+    with pytest.raises(WorkerLost, match="died"):
+        estimate_pi(5 * 10**9, backend="pool", workers=2)
+    killer.join()
+
+
+# -- Ctrl-C ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("backend", ["serial", "pool", "dask", "distributed"])
+def test_ctrl_c_stops_the_cli_quickly_and_leaves_nothing(backend, tmp_path):
+    args = ["-n", "1e12", "-q"] + ([] if backend == "serial" else ["-w", "2"])
+    proc = start_cli(backend, *args, cwd=tmp_path)
+    try:
+        if backend == "serial":
+            time.sleep(2)
+        else:  # wait until the run has really started its workers
+            if backend == "pool":
+                wait_for(lambda: len(pool_workers(proc.pid)) == 2, 60, "pool workers")
+            elif backend == "distributed":
+                wait_for(lambda: len(descendants(proc.pid)) >= 2, 60, "cluster processes")
+            time.sleep(5 if backend == "distributed" else 2)
+        family = descendants(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        out, err = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert took < 5, f"took {took:.1f} s to stop"
+    assert "interrupted" in err and "Traceback" not in err
+    psutil.wait_procs(family, timeout=5)
+    assert not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert list(tmp_path.iterdir()) == []  # no dask-scratch-space or anything else
+
+
+def test_ctrl_c_in_python_terminates_the_pool():
+    timer = threading.Timer(2.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        estimate_pi(10**12, backend="pool", workers=2)
+    assert time.monotonic() - began < 6
+    # no_leftovers (conftest) then checks that the pool's processes are gone
+
+
+def test_sigterm_is_handled_like_ctrl_c(tmp_path):
+    proc = start_cli("pool", "-n", "1e12", "-w", "2", "-q", cwd=tmp_path)
+    try:
+        wait_for(lambda: len(pool_workers(proc.pid)) == 2, 60, "pool workers")
+        time.sleep(1)
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143
+    assert "Traceback" not in err
+
+
+# -- schedulers that are not there -----------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_refused_port_fails_within_the_timeout():
+    began = time.monotonic()
+    with pytest.raises(SchedulerUnreachable, match="could not reach the scheduler at"):
+        connect(f"tcp://127.0.0.1:{free_port()}", timeout=2)
+    assert time.monotonic() - began < 6
+
+
+def test_a_silent_listener_fails_within_the_timeout():
+    """Something listens on the port but never speaks dask's protocol."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        began = time.monotonic()
+        with pytest.raises(SchedulerUnreachable):
+            connect(f"tcp://127.0.0.1:{silent.getsockname()[1]}", timeout=2)
+        assert time.monotonic() - began < 10
+
+
+def test_wrong_scheduler_file(tmp_path):
+    with pytest.raises(SchedulerUnreachable, match="does not exist"):
+        connect(scheduler_file=tmp_path / "nope.json")
+    stale = tmp_path / "scheduler.json"
+    stale.write_text(f'{{"address": "tcp://127.0.0.1:{free_port()}", "type": "Scheduler"}}')
+    began = time.monotonic()
+    with pytest.raises(SchedulerUnreachable, match="scheduler file"):
+        connect(scheduler_file=stale, timeout=2)
+    assert time.monotonic() - began < 6
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("this is not json")
+    with pytest.raises(SchedulerUnreachable):
+        connect(scheduler_file=garbage, timeout=2)
+
+
+def test_unreachable_scheduler_on_the_command_line(tmp_path):
+    began = time.monotonic()
+    out = subprocess.run([*CLI, "distributed", "-n", "1000", "--scheduler", f"tcp://127.0.0.1:{free_port()}",
+                          "--timeout", "2"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert time.monotonic() - began < 20  # includes Python's start-up
+    assert out.returncode == 2
+    assert "could not reach the scheduler" in out.stderr and "Traceback" not in out.stderr
+    missing = subprocess.run([*CLI, "distributed", "-n", "1000", "--scheduler-file", str(tmp_path / "x.json")],
+                             capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+# -- a busy dashboard port -------------------------------------------------------------------------
+
+def test_a_busy_dashboard_port_still_gives_a_working_link():
+    import urllib.request
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        busy = squatter.getsockname()[1]
+        with pytest.warns(UserWarning, match="already in use"):
+            cluster = local_cluster(1, dashboard_port=busy)
+        try:
+            link = cluster.dashboard_link
+            assert f":{busy}/" not in link
+            with urllib.request.urlopen(link, timeout=10) as page:
+                assert page.status == 200
+        finally:
+            close_cluster(cluster)
+
+
+# -- absurd sizes ----------------------------------------------------------------------------------
+
+def test_a_huge_run_says_how_long_before_it_starts(tmp_path):
+    proc = start_cli("serial", "-n", "1e15", cwd=tmp_path)
+    try:
+        first = proc.stderr.readline()
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert "1e15 darts" in first and "will take about" in first
+
+
+def test_memory_stays_flat_whatever_n():
+    import tracemalloc
+
+    peaks = []
+    for n in (10**5, 10**6, 10**7):
+        tracemalloc.start()
+        count_inside(0, n, 1)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[2] < 4 * 2**20  # the 1 MiB buffer plus change, for 10**7 darts (160 MB as one array)
+    assert peaks[2] <= peaks[1] * 1.1

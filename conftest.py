@@ -1,4 +1,4 @@
-"""Shared test fixtures and the rules every test lives by.
+"""Shared test fixtures and the rules every test lives by (tests/ and the nbval notebooks alike).
 
 * Tests that need a system tool (Slurm, Chromium) are marked ``slurm`` or
   ``browser``.  Without the tool they skip with a reason that says how to get
@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -119,3 +119,31 @@ def no_leftovers(request):
         problems.append(f"left {', '.join(map(str, leftover))} behind")
     if problems:
         pytest.fail(" and ".join(problems), pytrace=False)
+
+
+_SESSION_SCRATCH = (ROOT / "dask-scratch-space", ROOT / "notebooks" / "dask-scratch-space")
+_scratch_before: set[Path] = set()
+
+
+def pytest_sessionstart(session):
+    _scratch_before.update(p for p in _SESSION_SCRATCH if p.exists())
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """After everything (notebook kernels included) has shut down, nothing may be left running."""
+    deadline = time.monotonic() + 15
+    while (left := _children()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    scratch = [p for p in _SESSION_SCRATCH if p.exists() and p not in _scratch_before]
+    problems = []
+    for pid in sorted(left):
+        try:
+            problems.append(f"process {pid} still running: {' '.join(psutil.Process(pid).cmdline())[:120]}")
+        except psutil.Error:
+            continue
+    problems += [f"{p} was left behind" for p in scratch]
+    if problems:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        for problem in problems:
+            reporter.write_line(f"LEFTOVER: {problem}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,224 @@
+"""A dask scheduler and workers started by hand, as separate processes.
+
+This is what ``dask scheduler`` and ``dask worker`` do on a cluster, run from
+Python so a notebook can start, watch and stop them::
+
+    with HandCluster(workers=2) as hand:
+        client = Client(scheduler_file=hand.scheduler_file)
+        ...
+        hand.add_worker()
+
+* Every process listens on 127.0.0.1 only, on free ports, with its dashboard
+  on 127.0.0.1 too.
+* Workers find the scheduler through the *scheduler file* that the scheduler
+  writes, never through a hard-coded address: on a cluster this file lives on
+  a shared disk and the scheduler's node and port are not known in advance.
+* Logs, the scheduler file and the workers' scratch space live in one
+  temporary folder that :meth:`HandCluster.stop` removes.  ``stop`` ends every
+  process it started (and their children, such as a worker's nanny process):
+  SIGTERM first, SIGKILL for whatever is still running a few seconds later.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+#: Seconds to wait for the scheduler file or a worker's registration.
+START_TIMEOUT = 60.0
+#: Seconds between SIGTERM and SIGKILL when stopping.
+GRACE = 5.0
+
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ - ")
+
+
+def dask_command(*args: str) -> list[str]:
+    """``dask ARGS…`` with this Python, so the processes import the same packages as we do."""
+    return [sys.executable, "-m", "dask", *args]
+
+
+class ProcessFailed(RuntimeError):
+    """A scheduler or worker process exited or did not come up in time."""
+
+
+class HandCluster:
+    """A ``dask scheduler`` and ``workers`` × ``dask worker`` processes on 127.0.0.1.
+
+    ``workers=0`` starts only the scheduler (workers may then come from Slurm
+    jobs that read :attr:`scheduler_file`).  Use it as a context manager, or
+    call :meth:`stop`; it is also stopped when Python exits.
+    """
+
+    def __init__(self, workers: int = 2, *, nanny: bool = True, scheduler_args: tuple[str, ...] = (),
+                 worker_args: tuple[str, ...] = (), timeout: float = START_TIMEOUT) -> None:
+        if workers < 0:
+            raise ValueError(f"workers must be 0 or more, got {workers}")
+        self.folder = Path(tempfile.mkdtemp(prefix="montepi-hand-"))
+        self.scheduler_file = self.folder / "scheduler.json"
+        self.timeout = timeout
+        self.nanny = nanny
+        self.worker_args = tuple(worker_args)
+        self._procs: dict[str, subprocess.Popen] = {}
+        self._logs: dict[str, Path] = {}
+        self._commands: dict[str, str] = {}
+        self._stopped = False
+        atexit.register(self.stop)
+        try:
+            self._start_scheduler(tuple(scheduler_args))
+            self.add_workers(workers)
+        except BaseException:
+            self.stop()
+            raise
+
+    # -- starting -----------------------------------------------------------
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+        log = self.folder / f"{name}.log"
+        with open(log, "wb") as out:
+            # cwd in our folder: nothing a process writes lands in the notebook's folder.
+            proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    cwd=self.folder)
+        self._procs[name], self._logs[name] = proc, log
+        self._commands[name] = shlex.join(["dask", *command[3:]])
+        return proc
+
+    def _wait(self, name: str, ready, what: str) -> None:
+        deadline = time.monotonic() + self.timeout
+        proc = self._procs[name]
+        while not ready():
+            if proc.poll() is not None:
+                raise ProcessFailed(f"{name} exited with status {proc.returncode} before {what}:\n"
+                                    + "\n".join(self.log(name)[-15:]))
+            if time.monotonic() > deadline:
+                raise ProcessFailed(f"{name} did not {what} within {self.timeout:g} s:\n"
+                                    + "\n".join(self.log(name)[-15:]))
+            time.sleep(0.05)
+
+    def _start_scheduler(self, extra: tuple[str, ...]) -> None:
+        self._spawn("scheduler", dask_command(
+            "scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", "127.0.0.1:0",
+            "--scheduler-file", str(self.scheduler_file), *extra))
+
+        def written() -> bool:
+            try:
+                return "address" in json.loads(self.scheduler_file.read_text())
+            except (OSError, ValueError):
+                return False
+
+        self._wait("scheduler", written, "writing its scheduler file")
+
+    def add_worker(self) -> str:
+        """Start one more ``dask worker``; returns its name once the scheduler has registered it."""
+        (name,) = self.add_workers(1)
+        return name
+
+    def add_workers(self, count: int) -> list[str]:
+        """Start ``count`` more ``dask worker`` processes at once and wait until all are registered."""
+        if self._stopped:
+            raise RuntimeError("this HandCluster has been stopped")
+        names = []
+        for _ in range(count):
+            name = f"worker-{sum(key.startswith('worker-') for key in self._procs) + 1}"
+            scratch = self.folder / "scratch" / name
+            scratch.mkdir(parents=True)
+            self._spawn(name, dask_command(
+                "worker", "--scheduler-file", str(self.scheduler_file), "--name", name, "--nthreads", "1",
+                "--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0", "--local-directory", str(scratch),
+                "--death-timeout", "60", "--nanny" if self.nanny else "--no-nanny", *self.worker_args))
+            names.append(name)
+        for name in names:
+            self._wait(name, lambda name=name: bool(self.log(name, contains="Registered to:")), "registering")
+        return names
+
+    # -- looking ------------------------------------------------------------
+    @property
+    def address(self) -> str:
+        """The scheduler's address, as written in the scheduler file."""
+        return json.loads(self.scheduler_file.read_text())["address"]
+
+    @property
+    def dashboard_link(self) -> str:
+        """The scheduler's dashboard URL (on 127.0.0.1)."""
+        port = json.loads(self.scheduler_file.read_text())["services"]["dashboard"]
+        return f"http://127.0.0.1:{port}/status"
+
+    @property
+    def workers(self) -> list[str]:
+        """Names of the worker processes started here that are still running."""
+        return [n for n, p in self._procs.items() if n != "scheduler" and p.poll() is None]
+
+    @property
+    def commands(self) -> dict[str, str]:
+        """The command line of each process, as you would type it in a shell (``dask …``)."""
+        return dict(self._commands)
+
+    @property
+    def pids(self) -> dict[str, int]:
+        """Process id of each process started here (the nanny, for a worker with one)."""
+        return {name: proc.pid for name, proc in self._procs.items()}
+
+    def log(self, name: str = "scheduler", contains: str | None = None) -> list[str]:
+        """The log lines of one process, without timestamps; only those containing ``contains`` if given."""
+        try:
+            text = self._logs[name].read_text(errors="replace")
+        except KeyError:
+            raise KeyError(f"no process called {name!r}; there are {', '.join(self._procs)}") from None
+        except OSError:
+            return []
+        lines = [_TIMESTAMP.sub("", line) for line in text.splitlines()]
+        return [line for line in lines if contains is None or contains in line]
+
+    def __repr__(self) -> str:
+        state = "stopped" if self._stopped else f"scheduler file {self.scheduler_file}, {len(self.workers)} workers"
+        return f"<HandCluster: {state}>"
+
+    # -- stopping -----------------------------------------------------------
+    def stop(self) -> None:
+        """End every process started here (workers first), then remove the temporary folder."""
+        if self._stopped:
+            return
+        self._stopped = True
+        atexit.unregister(self.stop)
+        workers = [p for n, p in self._procs.items() if n != "scheduler"]
+        _terminate(workers)
+        if "scheduler" in self._procs:
+            _terminate([self._procs["scheduler"]])
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> HandCluster:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _terminate(procs: list[subprocess.Popen], grace: float | None = None) -> None:
+    """SIGTERM each process (dask closes cleanly on it), SIGKILL it and its children after ``grace`` s."""
+    grace = GRACE if grace is None else grace
+    family: list[psutil.Process] = []
+    for proc in procs:
+        try:
+            top = psutil.Process(proc.pid)
+            family += [top, *top.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            pass
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    _, alive = psutil.wait_procs(family, timeout=grace)
+    for straggler in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            straggler.kill()
+    psutil.wait_procs(alive, timeout=grace)
+    for proc in procs:
+        proc.wait()

@@ -1,0 +1,28 @@
+#!/bin/bash
+#SBATCH --job-name=dask-worker
+#SBATCH --ntasks=1
+#SBATCH --cpus-per-task=1
+#SBATCH --mem=500M
+#SBATCH --time=00:30:00
+#SBATCH --output=%x-%j.out
+#
+# One dask worker per job.  It finds the scheduler through the scheduler
+# file, which must be on a disk that the login node and the compute nodes
+# share (your home or project folder, not /tmp).  Submit it with
+#
+#   sbatch --export=ALL,VENV=$PWD/.venv,SCHEDULER_FILE=$HOME/scheduler.json worker.sh
+#
+# and stop it with scancel: the worker then leaves the scheduler cleanly.
+
+# The same Python and packages as the notebook that started the scheduler.
+source "$VENV/bin/activate"
+
+# --nthreads: the cores Slurm gave this job.  --memory-limit: a little under
+# --mem, so dask spills to disk before Slurm would kill the job.  --host: this
+# lesson's cluster is one machine; at a site use --interface ib0 (or whichever
+# network the compute nodes share) instead.
+dask worker --scheduler-file "$SCHEDULER_FILE" \
+    --nthreads "$SLURM_CPUS_PER_TASK" \
+    --memory-limit 450MB \
+    --local-directory "${TMPDIR:-/tmp}" \
+    --host 127.0.0.1

@@ -10,6 +10,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
+
 from montepi import count_inside
 from montepi.classic import naive_inside
 from montepi.memory import mib, peak_memory

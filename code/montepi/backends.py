@@ -120,14 +120,15 @@ def run_dask(plan: Plan, seed: int, workers: int, progress: Progress = None, bat
 def run_distributed(plan: Plan, seed: int, client, progress: Progress = None, window: int | None = None) -> int:
     """Blocks as futures on a dask.distributed cluster.
 
-    At most ``window`` blocks are in flight (default: 4 per worker thread);
-    each finished block makes room for the next.  This keeps the scheduler's
-    state small for any number of darts and lets Ctrl-C cancel quickly.  If a
-    worker dies, the scheduler reruns its blocks elsewhere: same count.
+    At most ``window`` blocks are in flight (default 512, and never fewer
+    than 4 per worker thread); each finished block makes room for the next.
+    An ordinary plan is thus submitted at once, while a huge one keeps the
+    scheduler's state small and lets Ctrl-C cancel quickly.  If a worker dies,
+    the scheduler reruns its blocks elsewhere: same count.
     """
     from distributed import as_completed
 
-    window = window or 4 * max(1, sum(client.nthreads().values()))
+    window = window or max(512, 4 * sum(client.nthreads().values()))
     blocks = iter(plan)
     pending: dict = {}  # future -> darts in its block
 

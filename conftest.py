@@ -104,21 +104,20 @@ def no_leftovers(request):
     deadline = time.monotonic() + 10  # processes get a moment to exit after close()
     while (new := _children() - before) and time.monotonic() < deadline:
         time.sleep(0.1)
-    leftover = [p for p in scratch if p.exists() and p not in existed]
-    problems = []
-    if new:
-        described = []
-        for pid in sorted(new):
-            try:
-                described.append(f"{pid} {' '.join(psutil.Process(pid).cmdline())[:120]}")
-            except psutil.Error:
-                continue
-        if described:
-            problems.append("left child processes running: " + "; ".join(described))
-    if leftover:
-        problems.append(f"left {', '.join(map(str, leftover))} behind")
+    problems = _describe_leftovers(new, [p for p in scratch if p.exists() and p not in existed])
     if problems:
         pytest.fail(" and ".join(problems), pytrace=False)
+
+
+def _describe_leftovers(pids: set[int], folders: list[Path]) -> list[str]:
+    """One line per process still running and per folder left behind."""
+    problems = []
+    for pid in sorted(pids):
+        try:
+            problems.append(f"process {pid} still running: {' '.join(psutil.Process(pid).cmdline())[:120]}")
+        except psutil.Error:  # it ended after all
+            continue
+    return problems + [f"{p} was left behind" for p in folders]
 
 
 _SESSION_SCRATCH = (ROOT / "dask-scratch-space", ROOT / "notebooks" / "dask-scratch-space")
@@ -134,14 +133,7 @@ def pytest_sessionfinish(session, exitstatus):
     deadline = time.monotonic() + 15
     while (left := _children()) and time.monotonic() < deadline:
         time.sleep(0.2)
-    scratch = [p for p in _SESSION_SCRATCH if p.exists() and p not in _scratch_before]
-    problems = []
-    for pid in sorted(left):
-        try:
-            problems.append(f"process {pid} still running: {' '.join(psutil.Process(pid).cmdline())[:120]}")
-        except psutil.Error:
-            continue
-    problems += [f"{p} was left behind" for p in scratch]
+    problems = _describe_leftovers(left, [p for p in _SESSION_SCRATCH if p.exists() and p not in _scratch_before])
     if problems:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         for problem in problems:

@@ -42,7 +42,7 @@ class RateLine:
     def __call__(self, darts: int) -> None:
         self.done += darts
         now = time.perf_counter()
-        if now < self.next_report:
+        if now < self.next_report or self.done >= self.total:  # the result line follows at once
             return
         self.next_report = now + self.every
         rate = self.done / (now - self.began)

@@ -113,3 +113,12 @@ def test_ignored_outputs_say_why(notebook):
     for cell in notebook["cells"]:
         if "nbval-ignore-output" in cell["metadata"].get("tags", []):
             assert re.search(r"#\s*nbval-ignore-output:\s*\S", source(cell)), source(cell)[:80]
+
+
+def test_every_stored_identity_check_holds(notebook):
+    """The notebooks print checks like "identical: True"; a stored False means a broken lesson."""
+    broken = re.compile(r"\b(identical|equal|same count as serial)\s*:\s*False\b", re.IGNORECASE)
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("text", "")) + "".join(output.get("data", {}).get("text/plain", ""))
+            assert not broken.search(text), f"{broken.search(text).group(0)!r} in the output of {source(cell)[:60]!r}"

@@ -200,7 +200,7 @@ def test_slurmcluster_same_count(serial, clean_slurm, tmp_path, monkeypatch):
         queue="debug", cores=1, processes=1, memory="500MB", walltime="00:10:00",
         job_script_prologue=['source "$VENV/bin/activate"'], python="python",
         worker_extra_args=["--host", "127.0.0.1"],
-        scheduler_options={"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"},
+        scheduler_options={"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0", "local_directory": str(tmp_path)},
         local_directory=str(tmp_path), log_directory=str(tmp_path),
     )
     try:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import os
 import re
 import shlex
 import shutil
@@ -67,6 +68,7 @@ class HandCluster:
             raise ValueError(f"workers must be 0 or more, got {workers}")
         self.folder = Path(tempfile.mkdtemp(prefix="montepi-hand-"))
         self.scheduler_file = self.folder / "scheduler.json"
+        (self.folder / "scratch").mkdir()
         self.timeout = timeout
         self.nanny = nanny
         self.worker_args = tuple(worker_args)
@@ -86,9 +88,12 @@ class HandCluster:
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
         log = self.folder / f"{name}.log"
         with open(log, "wb") as out:
-            # cwd in our folder: nothing a process writes lands in the notebook's folder.
+            # cwd in our folder: nothing a process writes lands in the notebook's folder.  `dask
+            # scheduler` has no --local-directory; dask's temporary-directory setting keeps its
+            # scratch space in our folder too instead of a shared /tmp/dask-scratch-space.
+            env = {**os.environ, "DASK_TEMPORARY_DIRECTORY": str(self.folder / "scratch")}
             proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    cwd=self.folder)
+                                    cwd=self.folder, env=env)
         self._procs[name], self._logs[name] = proc, log
         self._commands[name] = shlex.join(["dask", *command[3:]])
         return proc

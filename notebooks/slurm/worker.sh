@@ -17,6 +17,11 @@
 # The same Python and packages as the notebook that started the scheduler.
 source "$VENV/bin/activate"
 
+# Scratch space on the node's local disk, private to this job and removed
+# when the job ends (also after scancel).
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/dask-worker-$SLURM_JOB_ID.XXXX")
+trap 'rm -rf "$scratch"' EXIT
+
 # --nthreads: the cores Slurm gave this job.  --memory-limit: a little under
 # --mem, so dask spills to disk before Slurm would kill the job.  --host: this
 # lesson's cluster is one machine; at a site use --interface ib0 (or whichever
@@ -24,5 +29,5 @@ source "$VENV/bin/activate"
 dask worker --scheduler-file "$SCHEDULER_FILE" \
     --nthreads "$SLURM_CPUS_PER_TASK" \
     --memory-limit 450MB \
-    --local-directory "${TMPDIR:-/tmp}" \
+    --local-directory "$scratch" \
     --host 127.0.0.1

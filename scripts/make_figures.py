@@ -38,28 +38,27 @@ def save_png(png: bytes, path: Path) -> None:
     print(f"{path.relative_to(ROOT)}: {path.stat().st_size // 1024} KB", flush=True)
 
 
-def dashboard_status(browser, client, out: Path) -> None:
-    """The status page once a good stretch of tasks has landed."""
+def _shoot_dashboard(browser, url: str, out: Path, viewport: dict, **wait) -> None:
+    """Open a dashboard page, wait until its plots hold tasks, and save a screenshot."""
     from montepi.browser import wait_for_plots
 
-    page = browser.new_page(viewport=VIEWPORT)
-    page.goto(client.dashboard_link)
-    wait_for_plots(page, tasks=30)
+    page = browser.new_page(viewport=viewport)
+    page.goto(url)
+    wait_for_plots(page, tasks=30, **wait)
     time.sleep(1)
     save_png(page.screenshot(), out)
     page.close()
+
+
+def dashboard_status(browser, client, out: Path) -> None:
+    """The status page once a good stretch of tasks has landed."""
+    _shoot_dashboard(browser, client.dashboard_link, out, VIEWPORT)
 
 
 def dashboard_task_stream(browser, client, out: Path) -> None:
     """The task stream alone: one row per worker thread, one box per block of darts."""
-    from montepi.browser import wait_for_plots
-
-    page = browser.new_page(viewport={"width": 1200, "height": 420})
-    page.goto(client.dashboard_link.replace("/status", "/individual-task-stream"))
-    wait_for_plots(page, tasks=30, progress=False)
-    time.sleep(1)
-    save_png(page.screenshot(), out)
-    page.close()
+    _shoot_dashboard(browser, client.dashboard_link.replace("/status", "/individual-task-stream"), out,
+                     {"width": 1200, "height": 420}, progress=False)
 
 
 def jupyterlab_dask_panes(browser, client, out: Path) -> None:

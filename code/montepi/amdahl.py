@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .result import standard_error
+
 #: Probability that a dart lands inside the quarter circle.
 Q = math.pi / 4
 
@@ -128,7 +130,7 @@ def fit_times(workers, seconds) -> AmdahlFit:
 
 def stderr_for(samples: float) -> float:
     """Expected standard error of the π estimate from ``samples`` darts."""
-    return 4.0 * math.sqrt(Q * (1 - Q) / samples)
+    return standard_error(Q, samples)
 
 
 def digits(stderr: float) -> float:

@@ -43,6 +43,14 @@ def default_start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
+def pool_context(start_method: str | None = None) -> multiprocessing.context.BaseContext:
+    """The multiprocessing context the pool backend uses (forkserver workers start with the kernel imported)."""
+    context = multiprocessing.get_context(start_method or default_start_method())
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(["montepi.kernel"])
+    return context
+
+
 def run_serial(plan: Plan, seed: int, workers: int = 1, progress: Progress = None) -> int:
     """One block after another in this process."""
     inside = 0
@@ -61,9 +69,7 @@ def run_pool(plan: Plan, seed: int, workers: int, progress: Progress = None,
     waits forever for the block it was computing.  This backend watches its
     workers and raises :class:`WorkerLost` instead, within ``poll`` seconds.
     """
-    context = multiprocessing.get_context(start_method or default_start_method())
-    if context.get_start_method() == "forkserver":
-        context.set_forkserver_preload(["montepi.kernel"])
+    context = pool_context(start_method)
     before = set(multiprocessing.active_children())
     with context.Pool(workers, initializer=_ignore_sigint) as pool:
         ours = [p for p in multiprocessing.active_children() if p not in before]

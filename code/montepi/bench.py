@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import multiprocessing
 import os
 import platform
 import subprocess
@@ -38,8 +37,8 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from .backends import default_start_method
-from .checks import check_samples
+from .backends import pool_context
+from .checks import argument_type, check_samples, check_workers
 from .cluster import close_cluster, local_cluster
 from .estimate import available_cores, estimate_pi
 from .kernel import count_block, count_inside
@@ -75,14 +74,6 @@ def best_of(run: Callable[[], object], repeat: int = 3) -> float:
         run()
         times.append(time.perf_counter() - began)
     return min(times)
-
-
-def pool_context() -> multiprocessing.context.BaseContext:
-    """The multiprocessing context ``estimate_pi(backend="pool")`` uses."""
-    context = multiprocessing.get_context(default_start_method())
-    if context.get_start_method() == "forkserver":
-        context.set_forkserver_preload(["montepi.kernel"])
-    return context
 
 
 def pool_startup_seconds(workers: int, repeat: int = 3) -> float:
@@ -438,22 +429,8 @@ def write(results: dict, out: Path) -> tuple[Path, Path]:
 
 
 def _workers(text: str) -> int:
-    if text == "max":
-        return available_cores()
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number or 'max', got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"workers must be at least 1, got {value}")
-    return value
-
-
-def _samples(text: str) -> int:
-    try:
-        return check_samples(text)
-    except (TypeError, ValueError) as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+    """``max`` (the available cores) or a worker count that estimate_pi accepts."""
+    return available_cores() if text == "max" else argument_type(check_workers)(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -476,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--samples",
-        type=_samples,
+        type=argument_type(check_samples),
         default=None,
         metavar="N",
         help="darts for the scaling runs (default 4e8, 1e8 with --quick; more above 2 cores)",

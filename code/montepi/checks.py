@@ -6,8 +6,10 @@ and ``estimate_pi`` reject the same inputs with the same words.
 
 from __future__ import annotations
 
+import argparse
 import numbers
 import os
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 #: The largest number of darts: PCG64 could go further, but a count must fit a
@@ -71,3 +73,16 @@ def check_backend(backend: object) -> str:
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     return backend  # type: ignore[return-value]
+
+
+def argument_type(check: Callable[[object], object]) -> Callable[[str], object]:
+    """Wrap a check for ``argparse``'s ``type=``, so a bad value gets the check's own message."""
+
+    def convert(text: str):
+        try:
+            return check(text)
+        except (TypeError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = check.__name__.removeprefix("check_")  # argparse names the argument type with it
+    return convert

@@ -15,7 +15,7 @@ import threading
 import time
 
 from .backends import WorkerLost
-from .checks import BACKENDS, check_chunk, check_samples, check_seed, check_workers
+from .checks import BACKENDS, argument_type, check_chunk, check_samples, check_seed, check_workers
 from .cluster import CONNECT_TIMEOUT, SchedulerUnreachable
 from .estimate import available_cores, estimate_pi
 from .kernel import count_inside
@@ -31,17 +31,6 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _checked(check):
-    def convert(text: str):
-        try:
-            return check(text)
-        except (TypeError, ValueError) as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
-    convert.__name__ = check.__name__.removeprefix("check_")
-    return convert
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The command line's arguments."""
     parser = _OneLineParser(
@@ -50,12 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
         "depends only on --samples and --seed, whatever the backend and worker count.",
     )
     parser.add_argument("backend", choices=BACKENDS, help="where the darts are thrown")
-    parser.add_argument("--samples", "-n", type=_checked(check_samples), default=10_000_000,
+    parser.add_argument("--samples", "-n", type=argument_type(check_samples), default=10_000_000,
                         help="number of darts: 1e8, 100_000_000 or 100000000 (default 1e7)")
-    parser.add_argument("--seed", type=_checked(check_seed), default=2017, help="random seed (default 2017)")
-    parser.add_argument("--workers", "-w", type=_checked(check_workers), default=None,
+    parser.add_argument("--seed", type=argument_type(check_seed), default=2017, help="random seed (default 2017)")
+    parser.add_argument("--workers", "-w", type=argument_type(check_workers), default=None,
                         help="processes or threads (default: the available cores)")
-    parser.add_argument("--chunk", type=_checked(check_chunk), default=None,
+    parser.add_argument("--chunk", type=argument_type(check_chunk), default=None,
                         help="largest number of darts in one task (default: chosen for you)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS",

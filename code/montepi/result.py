@@ -9,6 +9,11 @@ from dataclasses import asdict, dataclass
 Z95 = 1.959963984540054
 
 
+def standard_error(p: float, samples: float) -> float:
+    """Standard error of 4·p̂ for ``samples`` darts that land inside with probability ``p``: 4·√(p(1−p)/N)."""
+    return 4 * math.sqrt(p * (1 - p) / samples)
+
+
 def format_samples(samples: int) -> str:
     """``100000000`` → ``1e8``; ``123456`` → ``123,456``."""
     mantissa, exponent = f"{samples:.3e}".split("e")
@@ -35,9 +40,8 @@ class Estimate:
 
     @property
     def stderr(self) -> float:
-        """Standard error of :attr:`pi`: 4·√(p(1−p)/N) with p = inside/N."""
-        p = self.inside / self.samples
-        return 4 * math.sqrt(p * (1 - p) / self.samples)
+        """Standard error of :attr:`pi`, with p = inside/N."""
+        return standard_error(self.inside / self.samples, self.samples)
 
     @property
     def ci95(self) -> tuple[float, float]:

@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 @pytest.fixture
 def browser():
-    from montepi.browser import chromium
+    from support.browser import chromium
 
     with chromium() as launched:
         yield launched
@@ -61,7 +61,7 @@ def digest(path: Path) -> str:
 
 
 def test_dashboard_draws_a_running_estimate(page):
-    from montepi.browser import busy_cluster, colourful_fraction, wait_for_plots
+    from support.browser import busy_cluster, colourful_fraction, wait_for_plots
 
     with busy_cluster() as (client, futures):
         link = client.dashboard_link
@@ -83,7 +83,7 @@ def test_dashboard_draws_a_running_estimate(page):
 
 
 def test_notebook_04_runs_in_jupyterlab(page):
-    from montepi.browser import bokeh_state, jupyter_lab, open_notebook, run_all_cells, stderr_outputs
+    from support.browser import bokeh_state, jupyter_lab, open_notebook, run_all_cells, stderr_outputs
 
     notebook = NOTEBOOKS / NOTEBOOK_04
     assert notebook.is_file(), f"{notebook} is missing"
@@ -123,7 +123,7 @@ def test_notebook_04_runs_in_jupyterlab(page):
 def test_dask_labextension_opens_panes(page):
     import nbformat
 
-    from montepi.browser import (
+    from support.browser import (
         busy_cluster,
         dask_panes,
         jupyter_lab,

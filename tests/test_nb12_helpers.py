@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from montepi import count_inside
-from montepi.classic import naive_inside
-from montepi.memory import mib, peak_memory
-from montepi.workerlog import last_line, stderr_to
+from montepi.lesson.memory import mib, peak_memory
+from montepi.lesson.pitfalls import naive_inside
+from montepi.lesson.workerlog import last_line, stderr_to
 
 
 def test_peak_memory_sees_numpy_buffers_and_returns_the_result():

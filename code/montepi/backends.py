@@ -51,7 +51,7 @@ def pool_context(start_method: str | None = None) -> multiprocessing.context.Bas
     return context
 
 
-def run_serial(plan: Plan, seed: int, workers: int = 1, progress: Progress = None) -> int:
+def run_serial(plan: Plan, seed: int, progress: Progress = None) -> int:
     """One block after another in this process."""
     inside = 0
     for block in plan:

@@ -7,7 +7,15 @@ import time
 from pathlib import Path
 
 from . import backends
-from .checks import check_backend, check_chunk, check_samples, check_seed, check_workers
+from .checks import (
+    check_backend,
+    check_backend_options,
+    check_chunk,
+    check_samples,
+    check_seed,
+    check_timeout,
+    check_workers,
+)
 from .cluster import CONNECT_TIMEOUT, client_for
 from .plan import default_chunk, plan_blocks
 from .result import Estimate
@@ -42,7 +50,8 @@ def estimate_pi(
     throws) gives the same ``inside``.
 
     backend
-        ``"serial"`` (this process), ``"pool"`` (a ``multiprocessing.Pool``),
+        ``"serial"`` (this process), ``"pool"`` (a pool of processes; ``start_method``
+        picks how they start),
         ``"dask"`` (dask's local threaded scheduler) or ``"distributed"``
         (``client``, or a scheduler at ``scheduler``/``scheduler_file``, or a
         fresh ``LocalCluster`` on 127.0.0.1 that is closed afterwards).
@@ -56,10 +65,9 @@ def estimate_pi(
         workers = check_workers(workers)
     if chunk is not None:
         chunk = check_chunk(chunk)
-    if backend == "serial" and workers not in (None, 1):
-        raise ValueError(f"the serial backend runs on one core; use pool, dask or distributed for workers={workers}")
-    if backend != "distributed" and (client is not None or scheduler or scheduler_file):
-        raise ValueError("client, scheduler and scheduler_file belong to the distributed backend")
+    check_backend_options(backend, workers=workers, start_method=start_method,
+                          cluster_given=client is not None or bool(scheduler or scheduler_file))
+    timeout = check_timeout(timeout)
 
     began = time.perf_counter()
     if backend == "distributed":
@@ -72,7 +80,7 @@ def estimate_pi(
         workers = 1 if backend == "serial" else workers or available_cores()
         plan = plan_blocks(samples, chunk=chunk or default_chunk(samples, workers))
         if backend == "serial":
-            inside = backends.run_serial(plan, seed, progress=progress)
+            inside = backends.run_serial(plan, seed, progress)
         elif backend == "pool":
             inside = backends.run_pool(plan, seed, workers, progress, start_method=start_method)
         else:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from montepi import available_cores, bench, count_inside
+from montepi.kernel import BLOCK_DARTS
 from montepi.lesson.amdahl import (
     amdahl_speedup,
     darts_for_digits,
@@ -138,6 +139,9 @@ def test_quick_bench_on_tiny_sizes_writes_json_and_markdown(tmp_path, monkeypatc
     assert data["machine"]["cores"] == cores and data["machine"]["numpy"] == np.__version__
     assert data["rss"]["inside"] == count_inside(0, 10**6, 2017)
     assert data["kernel"]["samples"] == 10**5 and data["kernel"]["speedup"] > 0
+    assert data["buffer"]["chosen"] == BLOCK_DARTS and str(BLOCK_DARTS) in data["buffer"]["rates"]
+    assert all(rate > 0 for rate in data["buffer"]["rates"].values())
+    assert "Kernel buffer" in table
     (row,) = data["scaling"]["rows"]
     assert row["workers"] == 1
     for key in ("pool", "pool_prestarted", "distributed", "distributed_cold"):

@@ -92,6 +92,28 @@ def _say(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
+#: Buffer sizes (darts) the kernel is timed with, around its ``BLOCK_DARTS``.
+BUFFER_SIZES = tuple(2**k for k in (12, 14, 16, 18, 20))
+
+
+def buffer_sweep(samples: int, repeat: int, sizes: tuple[int, ...] = BUFFER_SIZES) -> dict:
+    """Darts/s of the kernel, one core, with each buffer size in place of ``kernel.BLOCK_DARTS``.
+
+    The count is the same for every size (the darts are drawn in order); only
+    the speed changes.  This is where ``BLOCK_DARTS`` is checked.
+    """
+    from .. import kernel
+
+    chosen, rates = kernel.BLOCK_DARTS, {}
+    try:
+        for size in sizes:
+            kernel.BLOCK_DARTS = size
+            rates[str(size)] = samples / best_of(lambda: count_inside(0, samples, SEED), repeat)
+    finally:
+        kernel.BLOCK_DARTS = chosen
+    return {"samples": samples, "chosen": chosen, "rates": rates}
+
+
 def kernel_vs_naive(samples: int, repeat: int) -> dict:
     """Darts/s of the streaming kernel and of the original lesson's pattern, same N, one core."""
     from ..lesson.pitfalls import naive_inside
@@ -145,6 +167,8 @@ def run(*, quick: bool = False, workers: int | None = None, samples: int | None 
     results: dict = {"mode": "quick" if quick else "full", "repeat": repeat, "machine": machine_info(), "sizes": sizes}
     _say(f"kernel vs naive, {format_samples(sizes['naive_samples'])} darts")
     results["kernel"] = kernel_vs_naive(sizes["naive_samples"], repeat)
+    _say("kernel buffer sizes")
+    results["buffer"] = buffer_sweep(sizes["naive_samples"], repeat)
     results["scaling"] = scaling(sizes["parallel_samples"], worker_counts(most), repeat)
     _say(f"peak memory of {format_samples(sizes['rss_samples'])} serial darts in a child process")
     results["rss"] = peak_rss(sizes["rss_samples"])

@@ -113,6 +113,16 @@ def markdown(results: dict) -> str:
         f"(of which {r['import_rss_mb']:.0f} MB is Python + NumPy + montepi after import) for "
         f"{format_samples(r['samples'])} serial darts in {r['seconds']:.0f} s.",
         "",
+    ]
+    if "buffer" in results:
+        b = results["buffer"]
+        lines += [
+            f"Kernel buffer (`BLOCK_DARTS` = {b['chosen']:_} darts), one core, N = {format_samples(b['samples'])}: "
+            + ", ".join(f"{int(size):_} darts {_rate(rate)}" for size, rate in b["rates"].items())
+            + " darts/s.",
+            "",
+        ]
+    lines += [
         f"Strong scaling, N = {format_samples(s['samples'])} darts, best of {results['repeat']}, "
         "darts/s (parallel efficiency = darts/s ÷ (workers × serial darts/s)):",
         "",

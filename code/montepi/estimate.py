@@ -6,16 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from . import backends
-from .checks import (
-    check_backend,
-    check_backend_options,
-    check_chunk,
-    check_samples,
-    check_seed,
-    check_timeout,
-    check_workers,
-)
+from . import backends, checks
 from .cluster import CONNECT_TIMEOUT, client_for
 from .plan import default_chunk, plan_blocks
 from .result import Estimate
@@ -58,16 +49,16 @@ def estimate_pi(
     workers
         Processes or threads to use; defaults to the available cores.
     """
-    samples = check_samples(samples)
-    seed = check_seed(seed)
-    backend = check_backend(backend)
+    samples = checks.check_samples(samples)
+    seed = checks.check_seed(seed)
+    backend = checks.check_backend(backend)
     if workers is not None:
-        workers = check_workers(workers)
+        workers = checks.check_workers(workers)
     if chunk is not None:
-        chunk = check_chunk(chunk)
-    check_backend_options(backend, workers=workers, start_method=start_method,
-                          cluster_given=client is not None or bool(scheduler or scheduler_file))
-    timeout = check_timeout(timeout)
+        chunk = checks.check_chunk(chunk)
+    checks.check_backend_options(backend, workers=workers, start_method=start_method,
+                                 cluster_given=client is not None or bool(scheduler or scheduler_file))
+    timeout = checks.check_timeout(timeout)
 
     began = time.perf_counter()
     if backend == "distributed":

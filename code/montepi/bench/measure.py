@@ -8,13 +8,18 @@ import os
 import platform
 import subprocess
 import sys
-from functools import partial
 from pathlib import Path
 
-from ..backends import pool_context
 from ..estimate import available_cores, estimate_pi
-from ..kernel import count_block, count_inside
-from ..lesson.overheads import SEED, pool_run_seconds, pool_startup_seconds, ready_cluster, worker_counts
+from ..kernel import count_inside
+from ..lesson.overheads import (
+    SEED,
+    pool_run_seconds,
+    pool_startup_seconds,
+    ready_cluster,
+    started_pool,
+    worker_counts,
+)
 from ..plan import default_chunk, plan_blocks
 from ..result import format_samples
 from ..timing import best_of
@@ -133,14 +138,12 @@ def scaling(samples: int, counts: list[int], repeat: int) -> dict:
     _say(f"serial baseline, {format_samples(samples)} darts")
     serial = best_of(lambda: estimate_pi(samples), repeat)
     rows = []
-    context = pool_context()
     for p in counts:
         _say(f"{p} worker(s): pool")
         row = {"workers": p, "tasks": len(plan_blocks(samples, chunk=default_chunk(samples, p)))}
         row["pool_startup_s"] = pool_startup_seconds(p, repeat)
         row["pool_s"] = best_of(lambda p=p: estimate_pi(samples, backend="pool", workers=p), repeat)
-        with context.Pool(p) as pool:
-            pool.map(partial(count_block, seed=SEED), [(i, 1) for i in range(p)], chunksize=1)
+        with started_pool(p) as pool:
             row["pool_prestarted_s"] = pool_run_seconds(pool, samples, p, repeat)
         _say(f"{p} worker(s): distributed")
         with ready_cluster(p) as (client, row["cluster_startup_s"]):

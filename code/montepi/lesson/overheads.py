@@ -8,9 +8,10 @@ Each figure is a best-of time (:func:`montepi.timing.best_of`).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from collections.abc import Iterator
-from functools import partial
+from concurrent.futures import ProcessPoolExecutor
 
 from ..backends import pool_context
 from ..cluster import local_cluster
@@ -22,23 +23,29 @@ from ..timing import best_of
 SEED = 2017
 
 
+@contextlib.contextmanager
+def started_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """A process pool as the pool backend makes it, with every worker started (one tiny task each)."""
+    with ProcessPoolExecutor(workers, mp_context=pool_context()) as pool:
+        list(pool.map(count_block, [(i, 1) for i in range(workers)], itertools.repeat(SEED)))
+        yield pool
+
+
 def pool_startup_seconds(workers: int, repeat: int = 3) -> float:
     """Starting a pool of ``workers``, one tiny task on each, and stopping it again."""
-    context = pool_context()
-    tiny = [(i, 1) for i in range(workers)]
 
     def once() -> None:
-        with context.Pool(workers) as pool:
-            pool.map(partial(count_block, seed=SEED), tiny, chunksize=1)
+        with started_pool(workers):
+            pass
 
     once()  # the first pool also starts the forkserver: a once-per-session cost
     return best_of(once, repeat)
 
 
-def pool_run_seconds(pool, samples: int, workers: int, repeat: int = 3) -> float:
+def pool_run_seconds(pool: ProcessPoolExecutor, samples: int, workers: int, repeat: int = 3) -> float:
     """Best time for ``samples`` darts on an already started pool, blocks as estimate_pi plans them."""
     plan = plan_blocks(samples, chunk=default_chunk(samples, workers))
-    return best_of(lambda: sum(pool.imap_unordered(partial(count_block, seed=SEED), plan)), repeat)
+    return best_of(lambda: sum(pool.map(count_block, plan, itertools.repeat(SEED))), repeat)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,8 @@
    panes (task stream, workers' memory, progress) next to the notebook.
 
 Screenshots go to artifacts/browser/ (git-ignored); each test prints where.
-These tests need /usr/bin/chromium and Playwright (marker ``browser``).
+These tests need /usr/bin/chromium, Playwright and pytest-playwright, whose fixtures
+launch and close the browser (marker ``browser``).
 """
 
 from __future__ import annotations
@@ -30,21 +31,24 @@ ARTIFACTS = ROOT / "artifacts" / "browser"
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright's browser is Debian's chromium, headless and offline; nothing is downloaded."""
+    from support.browser import CHROMIUM, CHROMIUM_ARGS
+
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}
+
+
 @pytest.fixture
-def browser():
-    from support.browser import chromium
-
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
+def page(page):
+    """pytest-playwright's page (a fresh context per test), with a 30 s default timeout."""
     page.set_default_timeout(30_000)
-    yield page
-    context.close()
+    return page
 
 
 def shoot(page, name: str) -> Path:

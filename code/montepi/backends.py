@@ -73,23 +73,19 @@ def run_pool(plan: Plan, seed: int, workers: int, progress: Progress = None,
     try:
         blocks = iter(plan)
         pending: dict[Future, int] = {}  # future -> darts in its block
-
-        def submit(block: Block) -> None:
-            pending[executor.submit(count_block, block, seed)] = block.count
-
-        for block in itertools.islice(blocks, 4 * workers):
-            submit(block)
-        inside = 0
-        while pending:
+        inside, room = 0, 4 * workers
+        while True:
+            for block in itertools.islice(blocks, room):  # refill what finished
+                pending[executor.submit(count_block, block, seed)] = block.count
+            if not pending:
+                break
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 inside += future.result()
-                count = pending.pop(future)
+                darts = pending.pop(future)
                 if progress:
-                    progress(count)
-                following = next(blocks, None)
-                if following is not None:
-                    submit(following)
+                    progress(darts)
+            room = len(done)
         finished = True
         return inside
     except BrokenProcessPool:

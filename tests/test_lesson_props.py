@@ -1,4 +1,4 @@
-"""The helpers notebooks 01 and 02 use to measure memory and to read a dead worker's error."""
+"""The lesson props notebooks 01 and 02 use (montepi.lesson): memory meter, worker log, the original code."""
 
 from __future__ import annotations
 

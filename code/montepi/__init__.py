@@ -1,7 +1,7 @@
 """montepi: estimating π with numbered Monte Carlo darts, from one core to a cluster.
 
-The package has two rooms (the test and figure tooling lives outside it, under
-``tests/support/``).
+The package has two rooms and a command beside them; the test and figure
+tooling lives outside it, under ``tests/support/``.
 
 The library: what a learner calls and what workers run.  Data flows
 estimate → checks → plan → backends → kernel, nothing points back up.
@@ -16,11 +16,14 @@ estimate → checks → plan → backends → kernel, nothing points back up.
     cluster    ``local_cluster`` (the one way to start a cluster) and ``connect``
     timing     ``best_of``: how the notebooks and the benchmark time things
     cli        ``python -m montepi`` (with ``progress``, its rate line)
-    bench      ``python -m montepi.bench``: the benchmark and its report
 
 The lesson's props (:mod:`montepi.lesson`): code that exists only so a
 notebook can show something (the original lesson's pitfalls, a hand-started
-cluster, Slurm helpers, a memory meter, Amdahl fits).
+cluster, Slurm helpers, a memory meter, Amdahl fits, overhead measures).
+
+The benchmark (:mod:`montepi.bench`, ``python -m montepi.bench``): measure,
+report (targets, PASS/FAIL, Markdown) and its command line.  It uses the
+library and the props; nothing in them uses it.
 
 The notebooks import everything they run in parallel from here, because a
 function defined in a notebook cannot be sent to a process started with

@@ -30,28 +30,41 @@ function defined in a notebook cannot be sent to a process started with
 ``spawn`` or ``forkserver``.
 """
 
-from .checks import BACKENDS
-from .cluster import SchedulerUnreachable, connect, local_cluster
-from .darts import darts
-from .estimate import available_cores, estimate_pi
-from .kernel import count_block, count_inside, generator_at
-from .plan import Block, Plan, plan_blocks
-from .result import Estimate
+import importlib
 
-__all__ = [
-    "BACKENDS",
-    "Block",
-    "Estimate",
-    "Plan",
-    "SchedulerUnreachable",
-    "available_cores",
-    "connect",
-    "count_block",
-    "count_inside",
-    "darts",
-    "estimate_pi",
-    "generator_at",
-    "local_cluster",
-    "plan_blocks",
-]
+#: Where each public name lives.  They are imported on first use (PEP 562), so
+#: that ``import montepi`` is instant: ``python -m montepi`` can then take
+#: charge of Ctrl-C before NumPy and dask are loaded, and workers that only
+#: need the kernel do not import dask.
+_HOMES = {
+    "BACKENDS": "checks",
+    "Block": "plan",
+    "Estimate": "result",
+    "Plan": "plan",
+    "SchedulerUnreachable": "cluster",
+    "available_cores": "estimate",
+    "connect": "cluster",
+    "count_block": "kernel",
+    "count_inside": "kernel",
+    "darts": "darts",
+    "estimate_pi": "estimate",
+    "generator_at": "kernel",
+    "local_cluster": "cluster",
+    "plan_blocks": "plan",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'montepi' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+    globals()[name] = value  # the next look-up is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))
+
+
 __version__ = "0.1.0"

@@ -15,14 +15,20 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
+from .guard import check_main_guard
 from .kernel import count_block
 from .plan import Block, Plan
+from .signals import quiet_children
 
 Progress = Callable[[int], None] | None
 
 
 class WorkerLost(RuntimeError):
     """A pool worker process died, so a block of darts has no result."""
+
+
+class SchedulerLost(RuntimeError):
+    """The connection to a dask scheduler broke during a run, so the remaining blocks have no result."""
 
 
 def _ignore_sigint() -> None:
@@ -67,13 +73,20 @@ def run_pool(plan: Plan, seed: int, workers: int, progress: Progress = None,
     pending block at once: that becomes one :class:`WorkerLost`.  On any
     exception (Ctrl-C included) the workers are terminated, not waited for.
     """
-    executor = ProcessPoolExecutor(workers, mp_context=pool_context(start_method), initializer=_ignore_sigint)
+    context = pool_context(start_method)
+    if context.get_start_method() != "fork":  # its workers re-run the main script
+        check_main_guard("a pool of processes")
+    executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_sigint)
     before = set(multiprocessing.active_children())
     finished = False
     try:
         blocks = iter(plan)
         pending: dict[Future, int] = {}  # future -> darts in its block
         inside, room = 0, 4 * workers
+        with quiet_children():  # the first submit starts the workers (and the forkserver)
+            for block in itertools.islice(blocks, room):
+                pending[executor.submit(count_block, block, seed)] = block.count
+        room = 0
         while True:
             for block in itertools.islice(blocks, room):  # refill what finished
                 pending[executor.submit(count_block, block, seed)] = block.count
@@ -138,6 +151,7 @@ def run_distributed(plan: Plan, seed: int, client, progress: Progress = None, wi
     the scheduler reruns its blocks elsewhere: same count.
     """
     from distributed import as_completed
+    from distributed.client import FutureCancelledError
 
     window = window or max(512, 4 * sum(client.nthreads().values()))
     blocks = iter(plan)
@@ -149,11 +163,20 @@ def run_distributed(plan: Plan, seed: int, client, progress: Progress = None, wi
         return future
 
     in_flight = as_completed([submit(b) for b in itertools.islice(blocks, window)])
-    inside = 0
+    inside = done = 0
     try:
         for future in in_flight:
-            inside += future.result()
+            try:
+                inside += future.result()
+            except FutureCancelledError as error:
+                if error.reason != "scheduler-connection-lost":  # someone cancelled it: not ours to explain
+                    raise
+                raise SchedulerLost(
+                    f"lost the connection to the scheduler after {done:_} of {plan.samples:_} darts; "
+                    "nothing is wrong with the darts: start the scheduler again and repeat the run "
+                    "(same seed, same count)") from None
             count = pending.pop(future)
+            done += count
             if progress:
                 progress(count)
             following = next(blocks, None)

@@ -11,6 +11,7 @@ import contextlib
 import math
 import numbers
 import os
+import re
 from decimal import Decimal, InvalidOperation
 
 #: The largest number of darts: PCG64 could go further, but a count must fit a
@@ -23,12 +24,23 @@ MAX_WORKERS = max(64, 8 * (os.cpu_count() or 1))
 BACKENDS = ("serial", "pool", "dask", "distributed")
 
 
+#: Text a count may be written as: an integer with Python's underscore rule (``100_000_000``: single
+#: underscores between digits), or a plain decimal or ``1e8``-style number without underscores.  ``1_0_``,
+#: ``1__0``, ``_1`` and ``1e1_0`` (ten billion darts by a slip of the finger) are refused, although
+#: ``float()`` takes some of them.  ``nan`` and ``inf`` pass here to be refused with their own words.
+NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:_\d+)*|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)",
+                         re.IGNORECASE)
+
+
 def _whole_number(value: object, name: str, *, minimum: int, maximum: int) -> int:
-    """Turn ``value`` (int, integral float or text like ``1e8``) into an int."""
+    """Turn ``value`` (an int or NumPy integer, an integral float or text like ``1e8``) into an int."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
         raise TypeError(f"{name} must be a whole number, got {type(value).__name__} {value!r}")
     if isinstance(value, str):
         text = value.strip()
+        if not NUMBER_TEXT.fullmatch(text):
+            raise ValueError(f"{name} must be a whole number such as 1000000, 1e6 or 1_000_000 "
+                             f"(underscores only between digits), got {value!r}")
     elif isinstance(value, numbers.Integral):
         text = int(value)
     else:
@@ -76,14 +88,21 @@ def check_backend(backend: object) -> str:
     return backend  # type: ignore[return-value]
 
 
+#: The longest wait for a scheduler or its first worker: a day.  Longer is a typo (and
+#: dask's timers overflow on values such as 1e300).
+MAX_TIMEOUT = 86_400.0
+
+
 def check_timeout(timeout: object) -> float:
-    """Validate a timeout: a positive number of seconds (a number, or text such as ``2.5``)."""
+    """Validate a timeout: a finite positive number of seconds up to ``MAX_TIMEOUT`` (or text such as ``2.5``)."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (numbers.Real, str)):
+        raise TypeError(f"timeout must be a positive number of seconds, got {type(timeout).__name__} {timeout!r}")
     seconds = math.nan
-    if isinstance(timeout, (numbers.Real, str)) and not isinstance(timeout, bool):
-        with contextlib.suppress(ValueError):
-            seconds = float(timeout)
-    if not 0 < seconds < math.inf:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    with contextlib.suppress(ValueError, OverflowError):
+        seconds = float(timeout)
+    if not 0 < seconds <= MAX_TIMEOUT:
+        raise ValueError(f"timeout must be a positive number of seconds up to {MAX_TIMEOUT:g} (a day), "
+                         f"got {timeout!r}")
     return seconds
 
 

@@ -1,21 +1,33 @@
 """``python -m montepi``: estimate π from the command line.
 
-Exit status: 0 on success, 2 for bad input or an unreachable scheduler,
-1 when a worker died, 130 when interrupted (Ctrl-C).  Errors are one line on
-stderr, never a traceback.
+Errors are one line on stderr, never a traceback.  Exit status:
+
+    0    success
+    1    the run failed: a pool worker died, the scheduler was lost mid-run,
+         or stdout was closed before the result could be written
+    2    input you can fix: a bad argument, an unreachable scheduler, something
+         that is not a dask scheduler, a bad scheduler file, no workers within --timeout
+    130  interrupted by Ctrl-C (SIGINT)
+    143  stopped by SIGTERM
+
+Ctrl-C in a terminal reaches every process of the group; the workers montepi
+starts ignore it and this process stops them all.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
+import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
 
-from .backends import WorkerLost
+from .backends import SchedulerLost, WorkerLost
 from .checks import (
     BACKENDS,
     check_backend_options,
@@ -25,7 +37,7 @@ from .checks import (
     check_timeout,
     check_workers,
 )
-from .cluster import CONNECT_TIMEOUT, SchedulerUnreachable
+from .cluster import CONNECT_TIMEOUT, NoWorkers, SchedulerUnreachable, connect, wait_for_workers
 from .estimate import available_cores, estimate_pi
 from .kernel import count_inside
 from .progress import format_duration, rate_line
@@ -33,6 +45,8 @@ from .result import format_samples
 
 #: Runs expected to take longer than this (seconds) are announced before they start.
 ANNOUNCE_AFTER = 60.0
+#: The ``--help`` epilog: the exit statuses of the module docstring.
+EXIT_STATUS = "exit status:\n" + __doc__.split("Exit status:\n\n", 1)[1].split("\n\n", 1)[0]
 
 
 def argument_type(check: Callable[[object], object]) -> Callable[[str], object]:
@@ -59,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m montepi",
         description="Estimate π by throwing numbered Monte Carlo darts. The count of darts inside "
         "depends only on --samples and --seed, whatever the backend and worker count.",
+        epilog=EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("backend", choices=BACKENDS, help="where the darts are thrown")
     parser.add_argument("--samples", "-n", type=argument_type(check_samples), default=10_000_000,
@@ -73,8 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="distributed: a running scheduler, e.g. tcp://127.0.0.1:8786")
     where.add_argument("--scheduler-file", metavar="PATH",
                        help="distributed: the JSON file written by `dask scheduler --scheduler-file`")
-    parser.add_argument("--timeout", type=argument_type(check_timeout), default=CONNECT_TIMEOUT,
-                        help=f"seconds to wait for a scheduler (default {CONNECT_TIMEOUT:g})")
+    parser.add_argument("--timeout", type=argument_type(check_timeout), default=None,
+                        help=f"seconds to wait for a scheduler (default {CONNECT_TIMEOUT:g}) and then for its first "
+                        "worker (default: as long as it takes, saying so after a few seconds)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a sentence")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress or announcements on stderr")
     parser.add_argument("--dry-run", action="store_true",
@@ -105,9 +122,23 @@ def _on_sigterm(signum, frame):
     raise _Terminated
 
 
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _run(build_parser(), argv)
+    except (KeyboardInterrupt, _Terminated) as stop:
+        _say("montepi: interrupted; stopped all workers")
+        return 130 if isinstance(stop, KeyboardInterrupt) else 143
+
+
+def _run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     try:  # the rules are estimate_pi's; checked before --dry-run, which does not call it
         check_backend_options(args.backend, workers=args.workers,
@@ -119,29 +150,46 @@ def main(argv: list[str] | None = None) -> int:
         _announce(args.samples, args.seed, workers, always=True)
         return 0
     talk = not (args.quiet or args.json)
-    bar = rate_line(args.samples) if talk else None
     if not args.quiet:
         _announce(args.samples, args.seed, workers)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        result = estimate_pi(
-            args.samples, seed=args.seed, backend=args.backend, workers=args.workers, chunk=args.chunk,
-            scheduler=args.scheduler, scheduler_file=args.scheduler_file, timeout=args.timeout,
-            progress=bar.update if bar is not None else None,
-        )
-    except (KeyboardInterrupt, _Terminated) as stop:
-        if bar is not None:
-            bar.close()
-        print("montepi: interrupted; stopped all workers", file=sys.stderr)
-        return 130 if isinstance(stop, KeyboardInterrupt) else 143
-    except (ValueError, TypeError, SchedulerUnreachable) as error:
-        print(f"montepi: error: {error}", file=sys.stderr)
+        with contextlib.ExitStack() as stack:
+            client = None
+            if args.backend == "distributed":
+                import distributed  # noqa: F401  (its import sets its loggers' levels)
+
+                # Its log lines (a lost connection, retries) would be tracebacks: this command says it in one line.
+                logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
+                if args.scheduler or args.scheduler_file:
+                    client = stack.enter_context(connect(args.scheduler, scheduler_file=args.scheduler_file,
+                                                         timeout=args.timeout or CONNECT_TIMEOUT))
+                    wait_for_workers(client, args.timeout, say=None if args.quiet else _say)
+            bar = stack.enter_context(rate_line(args.samples)) if talk else None
+            result = estimate_pi(
+                args.samples, seed=args.seed, backend=args.backend, workers=args.workers, chunk=args.chunk,
+                client=client, progress=bar.update if bar is not None else None,
+            )
+    except (ValueError, TypeError, SchedulerUnreachable, NoWorkers) as error:
+        _say(f"montepi: error: {error}")
         return 2
-    except WorkerLost as error:
-        print(f"montepi: error: {error}", file=sys.stderr)
+    except (WorkerLost, SchedulerLost) as error:
+        _say(f"montepi: error: {error}")
         return 1
-    if bar is not None:
-        bar.close()
-    print(json.dumps(result.to_dict()) if args.json else result)
+    return _write(json.dumps(result.to_dict()) if args.json else str(result))
+
+
+def _write(line: str) -> int:
+    """Print the result; a closed stdout (``| head -c0``) is one line on stderr and exit 1, not a traceback.
+
+    The recipe of the Python documentation's "Note on SIGPIPE".
+    """
+    try:
+        print(line)
+        sys.stdout.flush()  # inside the try, so that a broken pipe is found here
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at devnull so that this does not fail too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        _say("montepi: error: stdout was closed before the result could be written")
+        return 1
     return 0

@@ -19,11 +19,18 @@ import contextlib
 import functools
 import json
 import logging
+import os
 import shutil
+import socket
 import tempfile
+import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from .checks import check_timeout
+from .guard import check_main_guard
+from .signals import quiet_children
 
 #: Seconds to wait for a scheduler before giving up with a clear message.
 CONNECT_TIMEOUT = 5.0
@@ -48,11 +55,27 @@ def _scratch_cluster_class() -> type:
             # The scheduler has a scratch directory of its own; without its local_directory it makes
             # a dask-scratch-space folder shared by every user in the system temp dir.
             options.setdefault("scheduler_kwargs", {}).setdefault("local_directory", scratch)
+            made = False
             try:
-                super().__init__(local_directory=scratch, **options)
-            except BaseException:
+                with quiet_children():  # workers never see a terminal's Ctrl-C; one during start-up waits
+                    super().__init__(local_directory=scratch, **options)
+                    made = True
+            except BaseException:  # an error while starting, or a Ctrl-C held until it had started
+                if made:
+                    self.close()
                 self._remove_scratch()
                 raise
+
+        def stop_workers_now(self, grace: float = 0.5) -> None:
+            """End every worker within about ``grace`` s, busy or not: after a Ctrl-C their blocks are not wanted.
+
+            A plain close lets each worker finish its block first (seconds on a busy machine).
+            """
+            async def close_all() -> None:
+                await asyncio.gather(*(w.close(timeout=grace) for w in self.workers.values()),
+                                     return_exceptions=True)
+
+            self.sync(close_all)
 
         async def _close(self) -> None:
             try:
@@ -80,6 +103,8 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
         silence_logs=logging.ERROR,
     )
     options.update(kwargs)
+    if options["processes"]:  # distributed spawns its workers: they re-run the main script
+        check_main_guard("a cluster")
     return _scratch_cluster_class()(**options)
 
 
@@ -101,33 +126,111 @@ def _scheduler_answers(address: str, timeout: float, security=None) -> None:
         thread.submit(asyncio.run, probe()).result(timeout + 1)
 
 
+def _address_in(path: Path) -> str:
+    """The scheduler address written in a scheduler file, or :class:`SchedulerUnreachable` saying what is wrong."""
+    where = f"scheduler file {str(path)!r}"
+    if not str(path):
+        raise SchedulerUnreachable("the scheduler file path is empty; give the path of the JSON file "
+                                   "that `dask scheduler --scheduler-file PATH` writes")
+    if path.is_dir():
+        raise SchedulerUnreachable(f"{where} is a directory, not the JSON file that "
+                                   "`dask scheduler --scheduler-file PATH` writes")
+    if not path.exists():
+        raise SchedulerUnreachable(f"{where} does not exist; is the scheduler running, and is the path right?")
+    try:
+        content = json.loads(path.read_text())
+    except OSError as error:
+        raise SchedulerUnreachable(f"{where} cannot be read ({error.strerror or error})") from None
+    except ValueError:
+        raise SchedulerUnreachable(f"{where} is not JSON, so not a scheduler file") from None
+    address = content.get("address") if isinstance(content, dict) else None
+    if not isinstance(address, str) or "://" not in address:
+        raise SchedulerUnreachable(f"{where} has no scheduler address (its \"address\" is {address!r}; "
+                                   "expected text such as \"tcp://127.0.0.1:8786\")")
+    return address
+
+
+def _tcp_accepts(address: str, timeout: float) -> bool:
+    """Whether anything accepts a TCP connection at a ``tcp://`` or ``tls://`` address (True for other kinds)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    scheme, location = parse_address(address)
+    if scheme not in ("tcp", "tls"):
+        return True
+    host, port = parse_host_port(location)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
 def connect(address: str | None = None, *, scheduler_file: str | Path | None = None,
             timeout: float = CONNECT_TIMEOUT, security=None):
-    """A ``Client`` for a running scheduler, or :class:`SchedulerUnreachable` within ``timeout`` s.
+    """A ``Client`` for a running scheduler, or :class:`SchedulerUnreachable` within about ``timeout`` s.
 
     ``security`` (a ``distributed.Security``) is needed for a ``tls://`` scheduler.
     """
     from distributed import Client
 
-    where = f"scheduler at {address!r}"
+    timeout = check_timeout(timeout)
     if scheduler_file is not None:
-        path = Path(scheduler_file)
-        where = f"scheduler file {str(path)!r}"
-        if not path.is_file():
-            raise SchedulerUnreachable(f"{where} does not exist; is the scheduler running?")
-        try:
-            address = json.loads(path.read_text())["address"]
-        except (ValueError, KeyError, TypeError, OSError):
-            raise SchedulerUnreachable(f"{where} is not a scheduler file (no address in it)") from None
-        where += f" ({address})"
+        if not isinstance(scheduler_file, (str, os.PathLike)):
+            raise TypeError(f"scheduler_file must be a path, got {type(scheduler_file).__name__} {scheduler_file!r}")
+        address = _address_in(Path(scheduler_file))
+        where = f"scheduler file {str(scheduler_file)!r} ({address})"
+        source = f" (from scheduler file {str(scheduler_file)!r})"
+    elif not isinstance(address, str):
+        raise TypeError(f"address must be text such as 'tcp://127.0.0.1:8786', got {type(address).__name__} "
+                        f"{address!r}")
+    else:
+        where, source = f"scheduler at {address!r}", ""
     try:
-        _scheduler_answers(address, timeout, security)
-        return Client(address, timeout=timeout, security=security)
-    except (OSError, TimeoutError, ValueError, concurrent.futures.TimeoutError) as error:
+        if not _tcp_accepts(address, timeout):
+            raise ConnectionRefusedError
+    except (OSError, ValueError) as error:
         raise SchedulerUnreachable(
             f"could not reach the {where} within {timeout:g} s ({type(error).__name__}); "
             "check that `dask scheduler` is running and the address is right"
         ) from None
+    try:
+        _scheduler_answers(address, timeout, security)
+        return Client(address, timeout=timeout, security=security)
+    except Exception as error:  # a web or SSH server answers with bytes that are not dask's (or not at all)
+        raise SchedulerUnreachable(
+            f"{address}{source} accepts connections but does not answer as a dask scheduler "
+            f"within {timeout:g} s ({type(error).__name__}); is the port that of `dask scheduler` "
+            "(8786 unless it was given another)?"
+        ) from None
+
+
+class NoWorkers(RuntimeError):
+    """The scheduler answers but has no workers to throw darts."""
+
+
+def wait_for_workers(client, timeout: float | None = None, *, say: Callable[[str], None] | None = None,
+                     say_after: float = 3.0) -> None:
+    """Wait until the scheduler has at least one worker.
+
+    After ``say_after`` s, ``say`` (if given) is called once with a line
+    saying what is awaited and how to start a worker.  With a ``timeout``,
+    :class:`NoWorkers` is raised when it passes; without one, the wait goes
+    on until a worker comes (or Ctrl-C).
+    """
+    began = time.monotonic()
+    address = client.scheduler.address
+    said = False
+    while not client.nthreads():
+        waited = time.monotonic() - began
+        if timeout is not None and waited >= timeout:
+            raise NoWorkers(f"the scheduler at {address} has no workers (waited {timeout:g} s); "
+                            f"start one with `dask worker {address}`")
+        if say is not None and not said and waited >= say_after:
+            limit = f"up to {timeout:g} s" if timeout is not None else "until one comes, Ctrl-C to stop"
+            say(f"montepi: the scheduler at {address} has no workers yet; waiting ({limit}); "
+                f"start one with `dask worker {address}`")
+            said = True
+        time.sleep(0.1)
 
 
 @contextlib.contextmanager
@@ -146,5 +249,12 @@ def client_for(*, client=None, address: str | None = None, scheduler_file=None,
         return
     from distributed import Client
 
-    with local_cluster(workers) as cluster, Client(cluster) as started:
-        yield started
+    with contextlib.ExitStack() as stack:
+        with quiet_children():  # a Ctrl-C while they start is raised once both are on the stack, to be closed
+            cluster = stack.enter_context(local_cluster(workers))
+            started = stack.enter_context(Client(cluster))
+        try:
+            yield started
+        except BaseException:  # interrupted, or failed: the run is over, so are its blocks
+            cluster.stop_workers_now()
+            raise

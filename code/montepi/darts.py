@@ -7,6 +7,8 @@ either: only the import and the container change.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .checks import check_samples, check_seed
@@ -36,8 +38,13 @@ def darts(samples: int, seed: int = 2017, chunks: int | str | None = None):
         return _darts_block(0, samples, seed)
     import dask.array as da
 
-    if not (chunks == "auto" or (isinstance(chunks, int) and not isinstance(chunks, bool) and chunks > 0)):
-        raise ValueError(f"chunks must be a positive number of darts or 'auto', got {chunks!r}")
+    if not (isinstance(chunks, str) and chunks == "auto"):
+        if isinstance(chunks, bool) or not isinstance(chunks, numbers.Integral):
+            raise TypeError(f"chunks must be a positive number of darts or 'auto', got {type(chunks).__name__} "
+                            f"{chunks!r}")
+        if chunks < 1:
+            raise ValueError(f"chunks must be a positive number of darts or 'auto', got {chunks!r}")
+        chunks = int(chunks)
     normal = da.core.normalize_chunks((chunks, 2), shape=(samples, 2), dtype=np.float64)
     return da.map_blocks(
         _dask_block,

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from . import backends, checks
-from .cluster import CONNECT_TIMEOUT, client_for
+from .cluster import CONNECT_TIMEOUT, client_for, wait_for_workers
 from .plan import default_chunk, plan_blocks
 from .result import Estimate
 
@@ -48,6 +48,9 @@ def estimate_pi(
         fresh ``LocalCluster`` on 127.0.0.1 that is closed afterwards).
     workers
         Processes or threads to use; defaults to the available cores.
+    timeout
+        Seconds to wait for the scheduler at ``scheduler``/``scheduler_file``
+        to answer, and then for it to have a worker.
     """
     samples = checks.check_samples(samples)
     seed = checks.check_seed(seed)
@@ -60,10 +63,19 @@ def estimate_pi(
                                  cluster_given=client is not None or bool(scheduler or scheduler_file))
     timeout = checks.check_timeout(timeout)
 
+    if client is not None:
+        from distributed import Client
+
+        if not isinstance(client, Client):
+            raise TypeError(f"client must be a distributed.Client, got {type(client).__name__} {client!r}; "
+                            "for an address, use scheduler=")
+
     began = time.perf_counter()
     if backend == "distributed":
         with client_for(client=client, address=scheduler, scheduler_file=scheduler_file,
                         workers=workers or available_cores(), timeout=timeout) as active:
+            if client is None and (scheduler or scheduler_file):
+                wait_for_workers(active, timeout)  # a scheduler with no workers would wait silently for ever
             workers = len(active.nthreads()) or workers or 1
             plan = plan_blocks(samples, chunk=chunk or default_chunk(samples, workers))
             inside = backends.run_distributed(plan, seed, active, progress)

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .plan import whole
+
 #: Darts per buffer: 2**16 darts are 1 MiB of float64, small enough to stay in
 #: L2/L3 cache, large enough that NumPy's per-call overhead (microseconds) is
 #: small beside each buffer's work.  ``montepi.bench`` times 2**12 … 2**20
@@ -46,6 +48,7 @@ def count_inside(start: int, count: int, seed: int) -> int:
     place and counted, so a block of 10**10 darts needs the same ~2 MiB as a
     block of 10**5.
     """
+    start, count, seed = whole(start, "start", 0), whole(count, "count", 0), whole(seed, "seed", 0)
     rng = generator_at(start, seed)
     size = min(count, BLOCK_DARTS)
     xy = np.empty((size, 2))

@@ -112,33 +112,7 @@ def test_the_pool_backend_raises_worker_lost_in_python():
 
 # -- Ctrl-C ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("backend", ["serial", "pool", "dask", "distributed"])
-def test_ctrl_c_stops_the_cli_quickly_and_leaves_nothing(backend, tmp_path):
-    args = ["-n", "1e12", "-q"] + ([] if backend == "serial" else ["-w", "2"])
-    proc = start_cli(backend, *args, cwd=tmp_path)
-    try:
-        if backend == "serial":
-            time.sleep(2)
-        else:  # wait until the run has really started its workers
-            if backend == "pool":
-                wait_for(lambda: len(pool_workers(proc.pid)) == 2, 60, "pool workers")
-            elif backend == "distributed":
-                wait_for(lambda: len(descendants(proc.pid)) >= 2, 60, "cluster processes")
-            time.sleep(5 if backend == "distributed" else 2)
-        family = descendants(proc.pid)
-        proc.send_signal(signal.SIGINT)
-        sent = time.monotonic()
-        out, err = proc.communicate(timeout=30)
-        took = time.monotonic() - sent
-    finally:
-        proc.kill()
-    assert proc.returncode == 130, err
-    assert took < 5, f"took {took:.1f} s to stop"
-    assert "interrupted" in err and "Traceback" not in err
-    psutil.wait_procs(family, timeout=5)
-    assert not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert list(tmp_path.iterdir()) == []  # no dask-scratch-space or anything else
-
+# Signals to the command's whole process group, for every backend: tests/test_failure_paths.py.
 
 def test_ctrl_c_in_python_terminates_the_pool():
     timer = threading.Timer(2.0, lambda: os.kill(os.getpid(), signal.SIGINT))
@@ -148,19 +122,6 @@ def test_ctrl_c_in_python_terminates_the_pool():
         estimate_pi(10**12, backend="pool", workers=2)
     assert time.monotonic() - began < 6
     # no_leftovers (conftest) then checks that the pool's processes are gone
-
-
-def test_sigterm_is_handled_like_ctrl_c(tmp_path):
-    proc = start_cli("pool", "-n", "1e12", "-w", "2", "-q", cwd=tmp_path)
-    try:
-        wait_for(lambda: len(pool_workers(proc.pid)) == 2, 60, "pool workers")
-        time.sleep(1)
-        proc.terminate()
-        _, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-    assert proc.returncode == 143
-    assert "Traceback" not in err
 
 
 # -- schedulers that are not there -----------------------------------------------------------------

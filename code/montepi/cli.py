@@ -156,10 +156,10 @@ def _run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
         with contextlib.ExitStack() as stack:
             client = None
             if args.backend == "distributed":
-                import distributed  # noqa: F401  (its import sets its loggers' levels)
+                from distributed.utils import silence_logging_cmgr
 
                 # Its log lines (a lost connection, retries) would be tracebacks: this command says it in one line.
-                logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
+                stack.enter_context(silence_logging_cmgr(logging.CRITICAL + 1))
                 if args.scheduler or args.scheduler_file:
                     client = stack.enter_context(connect(args.scheduler, scheduler_file=args.scheduler_file,
                                                          timeout=args.timeout or CONNECT_TIMEOUT))

@@ -129,9 +129,6 @@ def _scheduler_answers(address: str, timeout: float, security=None) -> None:
 def _address_in(path: Path) -> str:
     """The scheduler address written in a scheduler file, or :class:`SchedulerUnreachable` saying what is wrong."""
     where = f"scheduler file {str(path)!r}"
-    if not str(path):
-        raise SchedulerUnreachable("the scheduler file path is empty; give the path of the JSON file "
-                                   "that `dask scheduler --scheduler-file PATH` writes")
     if path.is_dir():
         raise SchedulerUnreachable(f"{where} is a directory, not the JSON file that "
                                    "`dask scheduler --scheduler-file PATH` writes")
@@ -177,6 +174,9 @@ def connect(address: str | None = None, *, scheduler_file: str | Path | None = N
     if scheduler_file is not None:
         if not isinstance(scheduler_file, (str, os.PathLike)):
             raise TypeError(f"scheduler_file must be a path, got {type(scheduler_file).__name__} {scheduler_file!r}")
+        if not os.fspath(scheduler_file):  # Path("") would be the current directory
+            raise SchedulerUnreachable("the scheduler file path is empty; give the path of the JSON file "
+                                       "that `dask scheduler --scheduler-file PATH` writes")
         address = _address_in(Path(scheduler_file))
         where = f"scheduler file {str(scheduler_file)!r} ({address})"
         source = f" (from scheduler file {str(scheduler_file)!r})"

@@ -11,6 +11,7 @@ forkserver or a worker being started.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -112,10 +113,8 @@ class Run:
 
 
 def with_group_killed(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 @pytest.fixture

@@ -422,3 +422,22 @@ def test_a_pool_in_a_script_without_the_main_guard_is_named_before_any_worker_st
                        "    print(estimate_pi(10**6, backend='pool', workers=2).inside)\n")
     ok = subprocess.run([sys.executable, str(guarded)], capture_output=True, text=True, timeout=120, cwd=tmp)
     assert ok.returncode == 0 and int(ok.stdout) == count_inside(0, 10**6, 2017), ok.stderr
+
+
+# -- the documented exit statuses -------------------------------------------------------------------
+
+def test_exit_statuses_agree_in_the_docstring_help_and_readme():
+    import re
+
+    from montepi import cli
+
+    documented = re.findall(r"^    (\d+)\s", cli.__doc__.split("Exit status:", 1)[1], re.MULTILINE)
+    assert documented == ["0", "1", "2", "130", "143"]
+    helped = subprocess.run([*CLI, "--help"], capture_output=True, text=True, timeout=60).stdout
+    assert cli.EXIT_STATUS in helped
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = re.findall(r"^\| (\d+) \| (.+) \|$", readme, re.MULTILINE)
+    assert [status for status, _ in table] == documented
+    for status, meaning in table:  # the README says what the docstring says, in the same words
+        first_words = " ".join(meaning.split()[:4]).replace("`", "")
+        assert first_words in " ".join(cli.__doc__.split()), (status, first_words)

@@ -14,6 +14,8 @@ estimate → checks → plan → backends → kernel, nothing points back up.
     estimate   ``estimate_pi``: one entry point for every backend
     backends   serial, pool, dask and distributed runs of a plan
     cluster    ``local_cluster`` (the one way to start a cluster) and ``connect``
+    signals    ``quiet_children``: workers never see a terminal's Ctrl-C; the parent stops them
+    guard      a script that starts workers without ``if __name__ == "__main__":`` is told so
     timing     ``best_of``: how the notebooks and the benchmark time things
     cli        ``python -m montepi`` (with ``progress``, its rate line)
 

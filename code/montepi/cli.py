@@ -8,7 +8,7 @@ Errors are one line on stderr, never a traceback.  Exit status:
     2    input you can fix: a bad argument, an unreachable scheduler, something
          that is not a dask scheduler, a bad scheduler file, no workers within --timeout
     130  interrupted by Ctrl-C (SIGINT)
-    143  stopped by SIGTERM
+    143  stopped by SIGTERM (for instance Slurm's scancel)
 
 Ctrl-C in a terminal reaches every process of the group; the workers montepi
 starts ignore it and this process stops them all.

@@ -128,14 +128,18 @@ def _say(line: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    previous = {}
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+                    signal.SIGTERM: signal.signal(signal.SIGTERM, _on_sigterm)}
     try:
         return _run(build_parser(), argv)
     except (KeyboardInterrupt, _Terminated) as stop:
         _say("montepi: interrupted; stopped all workers")
         return 130 if isinstance(stop, KeyboardInterrupt) else 143
+    finally:  # called from Python (a test, a notebook), leave the caller's handlers as they were
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:

@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130 if isinstance(stop, KeyboardInterrupt) else 143
     finally:  # called from Python (a test, a notebook), leave the caller's handlers as they were
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            if handler is not None:  # None: a handler set outside Python, which cannot be put back
+                signal.signal(signum, handler)
 
 
 def _run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:

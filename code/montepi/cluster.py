@@ -251,7 +251,9 @@ def client_for(*, client=None, address: str | None = None, scheduler_file=None,
 
     with contextlib.ExitStack() as stack:
         with quiet_children():  # a Ctrl-C while they start is raised once both are on the stack, to be closed
-            cluster = stack.enter_context(local_cluster(workers))
+            # Errors reach the caller as exceptions; what workers log while an interrupted run is torn down
+            # (a heartbeat to a closing scheduler) is noise, so only critical lines are let through.
+            cluster = stack.enter_context(local_cluster(workers, silence_logs=logging.CRITICAL))
             started = stack.enter_context(Client(cluster))
         try:
             yield started

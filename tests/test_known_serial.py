@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from montepi.amdahl import fit_serial_fraction
-from montepi.known_serial import stand_in_seconds
+from montepi.lesson.amdahl import fit_serial_fraction
+from montepi.lesson.known_serial import stand_in_seconds
 
 SERIAL, PARALLEL, TOLERANCE = 0.1, 0.9, 0.02
 WORKERS = [1, 2, 4, 8, 16]

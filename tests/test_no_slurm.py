@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from montepi import slurm
+from montepi.lesson import slurm
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "05-scaling-out.ipynb"
 SLURM_COMMANDS = {"sbatch", "sinfo", "squeue", "scancel", "srun", "salloc", "scontrol", "sacct"}
@@ -73,7 +73,7 @@ def test_notebook_05_slurm_cells_without_slurm(no_slurm_on_path):
     """
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     code = [c for c in notebook.cells if c.cell_type == "code"]
-    assert "%load_ext montepi.slurm" in code[0].source
+    assert "%load_ext montepi.lesson.slurm" in code[0].source
     notebook.cells = [code[0]] + [c for c in code if c.source.startswith("%%needs_slurm")]
     NotebookClient(notebook, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()

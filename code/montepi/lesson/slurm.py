@@ -3,7 +3,7 @@
 Thin wrappers around ``sbatch``, ``squeue`` and ``scancel`` that wait for the
 states a lesson needs, with a timeout and a clear error instead of a hang.
 
-It is also an IPython extension: ``%load_ext montepi.slurm`` adds the cell magic
+It is also an IPython extension: ``%load_ext montepi.lesson.slurm`` adds the cell magic
 ``%%needs_slurm``.  A cell that starts with it runs as usual where a Slurm node
 takes jobs; anywhere else (a laptop, a JupyterHub, Binder) it prints one line
 saying why not and how to get a Slurm, instead of a traceback.
@@ -137,5 +137,5 @@ def needs_slurm(line: str, cell: str) -> None:
 
 
 def load_ipython_extension(ipython) -> None:
-    """``%load_ext montepi.slurm``: register ``%%needs_slurm``."""
+    """``%load_ext montepi.lesson.slurm``: register ``%%needs_slurm``."""
     ipython.register_magic_function(needs_slurm, magic_kind="cell")

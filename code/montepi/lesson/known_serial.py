@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from .timing import best_of
+from ..timing import best_of
 
 
 def stand_in_job(workers: int, serial_seconds: float, parallel_seconds: float, tasks: int = 16) -> None:

@@ -1,0 +1,80 @@
+"""Props for the threads-and-the-GIL notebook: a pure-Python dart loop and a fair race.
+
+``python_count_inside`` is the dart loop a newcomer writes first: Python's own
+``random`` module in a ``for`` loop.  It holds the GIL the whole time, which is
+what the notebook measures.  It lives in the package (not in a notebook cell)
+so that a process pool can import it.
+
+Its darts are *not* the numbered darts: the ``random`` module's generator
+(Mersenne Twister) cannot jump ahead cheaply, so each block seeds its own from
+``(seed, start)``.  Different blocks get different darts and the estimate is
+sound, but its count differs from the kernels' count.  Only its speed matters
+here.
+
+``race`` times several ways of doing the same work fairly on a busy machine:
+it runs them in turn, A B C A B C …, and keeps each one's best time, so that
+a burst of load from another program hurts all of them alike.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from ..kernel import BLOCK_DARTS, generator_at
+
+
+def python_count_inside(start: int, count: int, seed: int) -> int:
+    """Count ``count`` darts from Python's ``random`` module inside the quarter circle, in plain Python."""
+    rng = random.Random(seed * 2**64 + start)  # one stream per (seed, block)
+    inside = 0
+    for _ in range(count):
+        x = rng.random()
+        y = rng.random()
+        if x * x + y * y <= 1.0:
+            inside += 1
+    return inside
+
+
+def python_count_block(block: tuple[int, int], seed: int) -> int:
+    """``python_count_inside`` for a ``(start, count)`` pair, the shape pools map over."""
+    start, count = block
+    return python_count_inside(start, count, seed)
+
+
+def draw_only(start: int, count: int, seed: int) -> float:
+    """Draw the numbered darts ``start .. start+count-1`` and do nothing else with them.
+
+    No kernel that uses PCG64 can be faster than this: it is the price of the
+    random numbers alone.  Returns the last number drawn, so nothing is skipped.
+    """
+    rng = generator_at(start, seed)
+    buffer = np.empty(2 * min(count, BLOCK_DARTS))
+    left = count
+    while left > 0:
+        m = min(left, BLOCK_DARTS)
+        rng.random(out=buffer[: 2 * m])
+        left -= m
+    return float(buffer[2 * m - 1])
+
+
+def race(runs: dict[str, Callable[[], object]], repeat: int = 3) -> dict[str, float]:
+    """Best wall-clock seconds of each run, timed in turn A B … A B … ``repeat`` times."""
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(repeat):
+        for name, run in runs.items():
+            began = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - began)
+    return best
+
+
+def load_line(cores: int) -> str:
+    """The machine's load over the last minute, and whether it spoils a timing on ``cores`` cores."""
+    load = os.getloadavg()[0]
+    verdict = "quiet enough" if load < 0.5 * cores else "busy: other programs share these cores, speed-ups read low"
+    return f"load average {load:.1f} on {cores} cores ({verdict})"

@@ -13,7 +13,10 @@ here.
 
 ``race`` times several ways of doing the same work fairly on a busy machine:
 it runs them in turn, A B C A B C …, and keeps each one's best time, so that
-a burst of load from another program hurts all of them alike.
+a burst of load from another program hurts all of them alike.  Beside the
+wall-clock time it reads this process's CPU time, which other programs' load
+does not inflate: CPU seconds per wall second is how many cores the run kept
+busy, and the GIL caps that at one for Python bytecode.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import os
 import random
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -62,15 +66,29 @@ def draw_only(start: int, count: int, seed: int) -> float:
     return float(buffer[2 * m - 1])
 
 
-def race(runs: dict[str, Callable[[], object]], repeat: int = 3) -> dict[str, float]:
-    """Best wall-clock seconds of each run, timed in turn A B … A B … ``repeat`` times."""
-    best = dict.fromkeys(runs, float("inf"))
+class Timing(NamedTuple):
+    """One contender's result in a :func:`race`."""
+
+    seconds: float  #: best wall-clock time
+    cpu: float  #: least CPU time this process used for one run (all its threads together)
+    cores: float  #: CPU seconds per wall second in the fastest run: the cores it kept busy
+
+
+def race(runs: dict[str, Callable[[], object]], repeat: int = 3) -> dict[str, Timing]:
+    """Time each run in turn, A B … A B … ``repeat`` times, and keep each one's best."""
+    walls: dict[str, list[float]] = {name: [] for name in runs}
+    cpus: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeat):
         for name, run in runs.items():
-            began = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             run()
-            best[name] = min(best[name], time.perf_counter() - began)
-    return best
+            walls[name].append(time.perf_counter() - wall)
+            cpus[name].append(time.process_time() - cpu)
+    result = {}
+    for name in runs:
+        fastest = min(range(repeat), key=walls[name].__getitem__)
+        result[name] = Timing(walls[name][fastest], min(cpus[name]), cpus[name][fastest] / walls[name][fastest])
+    return result
 
 
 def load_line(cores: int) -> str:

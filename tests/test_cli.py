@@ -32,7 +32,7 @@ def test_sample_spellings_mean_the_same(samples):
 
 def test_human_line_and_json_agree_across_backends():
     seen = set()
-    for backend in ("serial", "pool", "dask", "distributed"):
+    for backend in ("serial", "threads", "pool", "dask", "distributed"):
         workers = [] if backend == "serial" else ["--workers", "2"]
         out = run_cli(backend, "--samples", "300_001", "--json", *workers)
         assert out.returncode == 0, out.stderr
@@ -59,9 +59,11 @@ BAD = [
     (["pool", "--workers", "1000000"], "workers must be at most"),
     (["serial", "--chunk", "0"], "chunk must be positive"),
     (["serial", "--workers", "2"], "the serial backend runs on one core"),
-    (["threads"], "invalid choice: 'threads'"),
-    (["serial", "--scheduler", "tcp://127.0.0.1:8786"], "need the distributed backend"),
-    (["serial", "--timeout", "0"], "--timeout must be a positive"),
+    (["threads", "--kernel", "fortran"], "invalid choice: 'fortran'"),
+    (["gpu"], "invalid choice: 'gpu'"),
+    (["serial", "--scheduler", "tcp://127.0.0.1:8786"], "belongs to the distributed backend"),
+    (["serial", "--timeout", "0"], "timeout must be a positive"),
+    (["distributed", "--timeout", "soon"], "timeout must be a positive"),
 ]
 
 
@@ -92,6 +94,14 @@ def test_the_api_raises_the_same_messages():
         estimate_pi(10, chunk=0)
     with pytest.raises(ValueError, match="unknown backend 'gpu'"):
         estimate_pi(10, backend="gpu")
+    with pytest.raises(ValueError, match="the serial backend runs on one core"):
+        estimate_pi(10, workers=2)
+    with pytest.raises(ValueError, match="belongs to the distributed backend"):
+        estimate_pi(10, backend="pool", scheduler="tcp://127.0.0.1:8786")
+    with pytest.raises(ValueError, match="start_method belongs to the pool backend"):
+        estimate_pi(10, backend="dask", start_method="spawn")
+    with pytest.raises(ValueError, match="timeout must be a positive"):
+        estimate_pi(10, timeout=0)
 
 
 def test_dry_run_says_how_long_without_running():
@@ -104,7 +114,7 @@ def test_dry_run_says_how_long_without_running():
 def test_long_runs_show_progress_on_stderr():
     out = run_cli("serial", "-n", "6e8", timeout=300)
     assert out.returncode == 0
-    assert "% of 6e8 darts" in out.stderr and "darts/s" in out.stderr
+    assert "% of 600M darts" in out.stderr and "darts/s" in out.stderr and "left" in out.stderr
     quiet = run_cli("serial", "-n", "6e8", "--json", timeout=300)
     assert quiet.stderr == ""
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from montepi import backends, count_inside, kernel_numba, plan_blocks
+from montepi import backends, count_inside, plan_blocks
 
 
 def kernel_threads() -> list[str]:
@@ -22,9 +22,9 @@ def kernel_threads() -> list[str]:
        workers=st.integers(1, 4), piece=st.integers(1, 300_000), numba=st.booleans())
 def test_threads_give_the_serial_count_for_any_plan_and_piece(samples, seed, chunk, workers, piece, numba):
     plan = plan_blocks(samples, chunk=max(chunk, samples // 500))  # at most ~500 blocks per example
-    count = kernel_numba.count_inside if numba else count_inside
     reported = []
-    inside = backends.run_threads(plan, seed, workers, reported.append, count=count, piece=piece)
+    inside = backends.run_threads(plan, seed, workers, reported.append, kernel="numba" if numba else "numpy",
+                                  piece=piece)
     assert inside == count_inside(0, samples, seed)
     assert sum(reported) == samples and len(reported) == len(plan)
 

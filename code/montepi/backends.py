@@ -1,7 +1,9 @@
 """Five ways to run the same plan of numbered darts; all return the same count.
 
 Each backend takes a :class:`~montepi.plan.Plan`, a seed and a worker count,
-and returns the number of darts inside the quarter circle.  ``progress``, if
+and returns the number of darts inside the quarter circle.  ``kernel`` picks
+the code that throws them: ``"numpy"`` (:mod:`montepi.kernel`) or ``"numba"``
+(:mod:`montepi.kernel_numba`); both give the same count.  ``progress``, if
 given, is called with the number of darts in each block as it finishes.
 """
 
@@ -13,11 +15,11 @@ import multiprocessing
 import signal
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
-from concurrent.futures import wait as futures_wait
-from functools import partial
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
-from .kernel import count_block, count_inside
+from . import kernel as numpy_kernel
+from . import kernel_numba
 from .plan import Block, Plan
 
 Progress = Callable[[int], None] | None
@@ -27,8 +29,12 @@ class WorkerLost(RuntimeError):
     """A pool worker process died, so a block of darts has no result."""
 
 
-def _sized_count(block: Block, seed: int) -> tuple[int, int]:
-    return block.count, count_block(block, seed)
+def kernel_functions(kernel: str = "numpy") -> tuple[Callable[[int, int, int], int], Callable[[Block, int], int]]:
+    """``(count_inside, count_block)`` of the named kernel; numba's is compiled here, once per process."""
+    if kernel == "numba":
+        kernel_numba.compile_kernel()  # raises NumbaMissing (with how to install it) without numba
+        return kernel_numba.count_inside, kernel_numba.count_block
+    return numpy_kernel.count_inside, numpy_kernel.count_block
 
 
 def _ignore_sigint() -> None:
@@ -54,8 +60,9 @@ def pool_context(start_method: str | None = None) -> multiprocessing.context.Bas
     return context
 
 
-def run_serial(plan: Plan, seed: int, workers: int = 1, progress: Progress = None) -> int:
+def run_serial(plan: Plan, seed: int, progress: Progress = None, kernel: str = "numpy") -> int:
     """One block after another in this process."""
+    _, count_block = kernel_functions(kernel)
     inside = 0
     for block in plan:
         inside += count_block(block, seed)
@@ -65,38 +72,48 @@ def run_serial(plan: Plan, seed: int, workers: int = 1, progress: Progress = Non
 
 
 def run_pool(plan: Plan, seed: int, workers: int, progress: Progress = None,
-             start_method: str | None = None, poll: float = 0.25) -> int:
-    """Blocks spread over a ``multiprocessing.Pool`` of ``workers`` processes.
+             start_method: str | None = None, kernel: str = "numpy") -> int:
+    """Blocks spread over a ``concurrent.futures.ProcessPoolExecutor`` of ``workers`` processes.
 
-    ``multiprocessing.Pool`` quietly replaces a worker that dies and then
-    waits forever for the block it was computing.  This backend watches its
-    workers and raises :class:`WorkerLost` instead, within ``poll`` seconds.
+    At most ``4 × workers`` blocks are queued at a time, so a huge plan costs
+    no memory.  A worker that dies breaks the executor, which fails every
+    pending block at once: that becomes one :class:`WorkerLost`.  On any
+    exception (Ctrl-C included) the workers are terminated, not waited for.
     """
-    context = pool_context(start_method)
+    _, count_block = kernel_functions(kernel)  # numba: the workers load what this compiled from numba's cache
+    executor = ProcessPoolExecutor(workers, mp_context=pool_context(start_method), initializer=_ignore_sigint)
     before = set(multiprocessing.active_children())
-    with context.Pool(workers, initializer=_ignore_sigint) as pool:
-        ours = [p for p in multiprocessing.active_children() if p not in before]
-        results = pool.imap_unordered(partial(_sized_count, seed=seed), plan)
-        inside = 0
-        for _ in range(len(plan)):
-            while True:
-                try:
-                    count, block_inside = results.next(timeout=poll)
-                    break
-                except multiprocessing.TimeoutError:
-                    dead = [p for p in ours if p.exitcode is not None]
-                    if dead:
-                        raise WorkerLost(
-                            f"pool worker {dead[0].pid} died (exit code {dead[0].exitcode}) "
-                            "and its block of darts was lost; run the estimate again"
-                        ) from None
-            inside += block_inside
-            if progress:
-                progress(count)
-    return inside
+    finished = False
+    try:
+        blocks = iter(plan)
+        pending: dict[Future, int] = {}  # future -> darts in its block
+        inside, room = 0, 4 * workers
+        while True:
+            for block in itertools.islice(blocks, room):  # refill what finished
+                pending[executor.submit(count_block, block, seed)] = block.count
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                inside += future.result()
+                darts = pending.pop(future)
+                if progress:
+                    progress(darts)
+            room = len(done)
+        finished = True
+        return inside
+    except BrokenProcessPool:
+        raise WorkerLost("a pool worker died (killed, or out of memory) and its block of darts was lost; "
+                         "run the estimate again") from None
+    finally:
+        if not finished:  # a running block may take a while: end the workers now
+            for process in set(multiprocessing.active_children()) - before:
+                process.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
-def run_dask(plan: Plan, seed: int, workers: int, progress: Progress = None, batch: int | None = None) -> int:
+def run_dask(plan: Plan, seed: int, workers: int, progress: Progress = None, batch: int | None = None,
+             kernel: str = "numpy") -> int:
     """Blocks as dask tasks on dask's local threaded scheduler.
 
     Threads are enough: NumPy releases the GIL while it draws and counts.
@@ -106,6 +123,7 @@ def run_dask(plan: Plan, seed: int, workers: int, progress: Progress = None, bat
     import dask
     from dask.callbacks import Callback
 
+    _, count_block = kernel_functions(kernel)
     batch = batch or 64 * workers
     sizes: dict = {}
 
@@ -126,7 +144,8 @@ def run_dask(plan: Plan, seed: int, workers: int, progress: Progress = None, bat
     return inside
 
 
-def run_distributed(plan: Plan, seed: int, client, progress: Progress = None, window: int | None = None) -> int:
+def run_distributed(plan: Plan, seed: int, client, progress: Progress = None, window: int | None = None,
+                    kernel: str = "numpy") -> int:
     """Blocks as futures on a dask.distributed cluster.
 
     At most ``window`` blocks are in flight (default 512, and never fewer
@@ -137,6 +156,7 @@ def run_distributed(plan: Plan, seed: int, client, progress: Progress = None, wi
     """
     from distributed import as_completed
 
+    _, count_block = kernel_functions(kernel)  # each worker compiles (or loads) numba's kernel on its first block
     window = window or max(512, 4 * sum(client.nthreads().values()))
     blocks = iter(plan)
     pending: dict = {}  # future -> darts in its block
@@ -169,7 +189,7 @@ THREAD_PIECE = 2**22
 
 
 def run_threads(plan: Plan, seed: int, workers: int, progress: Progress = None,
-                count: Callable[[int, int, int], int] = count_inside, piece: int = THREAD_PIECE) -> int:
+                kernel: str = "numpy", piece: int = THREAD_PIECE) -> int:
     """Blocks on a ``ThreadPoolExecutor`` of ``workers`` threads in this process.
 
     Threads are enough because the kernels release the GIL while they draw
@@ -178,8 +198,9 @@ def run_threads(plan: Plan, seed: int, workers: int, progress: Progress = None,
     more blocks and raising a flag that every running block checks after each
     ``piece`` of darts; the threads have all returned when this function
     raises.  At most ``2 * workers`` blocks are queued, so a huge plan needs no
-    memory.  ``count`` is a kernel's ``count_inside``.
+    memory.
     """
+    count, _ = kernel_functions(kernel)
     stop = threading.Event()
 
     def throw(block: Block) -> int:
@@ -196,7 +217,7 @@ def run_threads(plan: Plan, seed: int, workers: int, progress: Progress = None,
         pending = {pool.submit(throw, b): b.count for b in itertools.islice(blocks, 2 * workers)}
         try:
             while pending:
-                done, _ = futures_wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
                 for future in done:
                     inside += future.result()
                     darts = pending.pop(future)

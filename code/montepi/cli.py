@@ -13,17 +13,40 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 
-from .backends import WorkerLost
-from .checks import BACKENDS, argument_type, check_chunk, check_samples, check_seed, check_workers
+from .backends import WorkerLost, kernel_functions
+from .checks import (
+    BACKENDS,
+    KERNELS,
+    check_backend_options,
+    check_chunk,
+    check_samples,
+    check_seed,
+    check_timeout,
+    check_workers,
+)
 from .cluster import CONNECT_TIMEOUT, SchedulerUnreachable
 from .estimate import available_cores, estimate_pi
-from .kernel import count_inside
-from .progress import RateLine, format_duration
+from .kernel_numba import NumbaMissing
+from .progress import format_duration, rate_line
 from .result import format_samples
 
 #: Runs expected to take longer than this (seconds) are announced before they start.
 ANNOUNCE_AFTER = 60.0
+
+
+def argument_type(check: Callable[[object], object]) -> Callable[[str], object]:
+    """Wrap a check for ``argparse``'s ``type=``, so a bad value gets the check's own message."""
+
+    def convert(text: str):
+        try:
+            return check(text)
+        except (TypeError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = check.__name__.removeprefix("check_")  # argparse names the argument type with it
+    return convert
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -46,12 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="processes or threads (default: the available cores)")
     parser.add_argument("--chunk", type=argument_type(check_chunk), default=None,
                         help="largest number of darts in one task (default: chosen for you)")
+    parser.add_argument("--kernel", choices=KERNELS, default="numpy",
+                        help="numpy (default) or numba: the same darts and count; numba is compiled, and optional")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="distributed: a running scheduler, e.g. tcp://127.0.0.1:8786")
     where.add_argument("--scheduler-file", metavar="PATH",
                        help="distributed: the JSON file written by `dask scheduler --scheduler-file`")
-    parser.add_argument("--timeout", type=float, default=CONNECT_TIMEOUT,
+    parser.add_argument("--timeout", type=argument_type(check_timeout), default=CONNECT_TIMEOUT,
                         help=f"seconds to wait for a scheduler (default {CONNECT_TIMEOUT:g})")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a sentence")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress or announcements on stderr")
@@ -60,8 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _announce(samples: int, seed: int, workers: int, always: bool = False) -> None:
+def _announce(samples: int, seed: int, workers: int, always: bool = False, kernel: str = "numpy") -> None:
     """Time a small sample and say how long the full run will take, if long (or ``always``)."""
+    count_inside, _ = kernel_functions(kernel)
     probe = 2**20
     best = float("inf")
     for _ in range(3):  # the first call also pays for warming up
@@ -87,39 +113,43 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.backend != "distributed" and (args.scheduler or args.scheduler_file):
-        parser.error("--scheduler and --scheduler-file need the distributed backend")
-    if args.backend == "serial" and args.workers not in (None, 1):
-        parser.error("the serial backend runs on one core; use pool, dask or distributed for --workers > 1")
-    if not args.timeout > 0:
-        parser.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    try:  # the rules are estimate_pi's; checked before --dry-run, which does not call it
+        check_backend_options(args.backend, workers=args.workers,
+                              cluster_given=bool(args.scheduler or args.scheduler_file))
+    except ValueError as error:
+        parser.error(str(error))
     workers = args.workers or (1 if args.backend == "serial" else available_cores())
-    if args.dry_run:
-        _announce(args.samples, args.seed, workers, always=True)
-        return 0
+    try:
+        if args.dry_run:
+            _announce(args.samples, args.seed, workers, always=True, kernel=args.kernel)
+            return 0
+        if not args.quiet:
+            _announce(args.samples, args.seed, workers, kernel=args.kernel)
+    except NumbaMissing as error:
+        print(f"montepi: error: {error}", file=sys.stderr)
+        return 2
     talk = not (args.quiet or args.json)
-    progress = RateLine(args.samples) if talk else None
-    if not args.quiet:
-        _announce(args.samples, args.seed, workers)
+    bar = rate_line(args.samples) if talk else None
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         result = estimate_pi(
             args.samples, seed=args.seed, backend=args.backend, workers=args.workers, chunk=args.chunk,
-            scheduler=args.scheduler, scheduler_file=args.scheduler_file, timeout=args.timeout, progress=progress,
+            scheduler=args.scheduler, scheduler_file=args.scheduler_file, timeout=args.timeout,
+            progress=bar.update if bar is not None else None, kernel=args.kernel,
         )
     except (KeyboardInterrupt, _Terminated) as stop:
-        if progress:
-            progress.close()
+        if bar is not None:
+            bar.close()
         print("montepi: interrupted; stopped all workers", file=sys.stderr)
         return 130 if isinstance(stop, KeyboardInterrupt) else 143
-    except (ValueError, TypeError, SchedulerUnreachable) as error:
+    except (ValueError, TypeError, SchedulerUnreachable, NumbaMissing) as error:
         print(f"montepi: error: {error}", file=sys.stderr)
         return 2
     except WorkerLost as error:
         print(f"montepi: error: {error}", file=sys.stderr)
         return 1
-    if progress:
-        progress.close()
+    if bar is not None:
+        bar.close()
     print(json.dumps(result.to_dict()) if args.json else result)
     return 0

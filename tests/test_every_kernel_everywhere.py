@@ -62,8 +62,8 @@ def test_without_numba_the_api_says_how_to_install_it():
         "    print(error)\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.splitlines() == [str(count_inside(0, 1000, 2017)),
-                                       'kernel="numba" needs numba: pip install numba (or pip install "montepi[numba]")']
+    hint = 'kernel="numba" needs numba: pip install numba (or pip install "montepi[numba]")'
+    assert run.stdout.splitlines() == [str(count_inside(0, 1000, 2017)), hint]
 
 
 @pytest.mark.parametrize("extra", [[], ["--dry-run"], ["--quiet"], ["--json"]])

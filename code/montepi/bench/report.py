@@ -46,7 +46,7 @@ def verdicts(results: dict) -> list[dict]:
     )
     nb = results["numba"]
     add(
-        f"numba ÷ NumPy kernel darts/s, one core, N = {format_samples(nb['samples'])}"
+        f"numba ÷ NumPy kernel darts per CPU-second, one core, N = {format_samples(nb['samples'])}"
         + ("" if nb["identical"] else " — COUNTS DIFFER"),
         nb["speedup"] if nb["identical"] else 0.0,
         TARGETS["numba_over_numpy"],
@@ -127,7 +127,8 @@ def markdown(results: dict) -> str:
         "",
         f"One core, N = {format_samples(k['samples'])}: kernel {_rate(k['kernel_rate'])} darts/s, "
         f"naive {_rate(k['naive_rate'])} darts/s; NumPy kernel {_rate(nb['numpy_rate'])} and numba kernel "
-        f"{_rate(nb['numba_rate'])} darts/s (interleaved, compiled before timing, same count: {nb['identical']}). "
+        f"{_rate(nb['numba_rate'])} darts per CPU-second (interleaved, compiled before timing, "
+        f"same count: {nb['identical']}). "
         f"Serial `estimate_pi`, N = {format_samples(s['samples'])}: "
         f"{_rate(s['serial_rate'])} darts/s ({s['serial_s']:.2f} s). Peak RSS {r['peak_rss_mb']:.0f} MB "
         f"(of which {r['import_rss_mb']:.0f} MB is Python + NumPy + montepi after import) for "

@@ -128,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     except NumbaMissing as error:
         print(f"montepi: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # while timing the probe (or compiling numba's kernel for it)
+        print("montepi: interrupted", file=sys.stderr)
+        return 130
     talk = not (args.quiet or args.json)
     bar = rate_line(args.samples) if talk else None
     if threading.current_thread() is threading.main_thread():

@@ -1,8 +1,8 @@
 """Folded solutions: the exercises' answers, kept closed in Markdown ``<details>`` blocks.
 
 A solution is a Markdown cell that starts with ``<details><summary>Solution</summary>``
-and holds one fenced ``python`` block, optionally followed by ``Expected output:`` and a
-fenced ``text`` block.  Run All never runs it, and nothing of it shows until the learner
+and holds one fenced ``python`` block, then any prose; ``Expected output:`` followed by a
+fenced ``text`` block states what the code prints.  Run All never runs it, and nothing of it shows until the learner
 opens it.  :func:`run_with_solutions` runs every notebook once with each solution
 executed at its place (after the cells above it), so a broken solution fails a test.
 """
@@ -19,11 +19,8 @@ from nbclient.exceptions import CellExecutionError
 
 OPENING = "<details><summary>Solution</summary>"
 FOLD = re.compile(
-    r"\A<details><summary>Solution</summary>\n\n```python\n(?P<code>.*?)\n```\n"
-    r"(?:\nExpected output[^\n]*:\n\n```text\n(?P<expected>.*?)\n```\n)?"
-    r"\n</details>\s*\Z",
-    re.S,
-)
+    r"\A<details><summary>Solution</summary>\n\n```python\n(?P<code>.*?)\n```\n(?P<rest>.*)</details>\s*\Z", re.S)
+EXPECTED = re.compile(r"Expected output[^\n]*:\n\n```text\n(?P<expected>.*?)\n```", re.S)
 TAG = "folded-solution"
 
 
@@ -46,10 +43,11 @@ def folded_solutions(notebook) -> list[Solution]:
     for index, cell in enumerate(notebook["cells"]):
         if is_fold(cell):
             match = FOLD.match("".join(cell["source"]))
-            if not match:
+            if not match or "```python" in match["rest"]:
                 raise ValueError(f"cell {index}: a Solution fold must hold one ```python block "
                                  f"(and optionally 'Expected output:' with one ```text block): see tests/folded.py")
-            found.append(Solution(index, match["code"], match["expected"]))
+            expected = EXPECTED.search(match["rest"])
+            found.append(Solution(index, match["code"], expected["expected"] if expected else None))
     return found
 
 

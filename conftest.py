@@ -24,7 +24,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def slurm_problem() -> str | None:
-    """Why Slurm cannot be used here, or None when a node is up (the same check as notebook 05's %%needs_slurm)."""
+    """Why Slurm cannot be used here, or None when a node is up (the same check as notebook 06's %%needs_slurm)."""
     from montepi.lesson.slurm import HOW_TO_GET_ONE, problem
 
     reason = problem()
@@ -42,9 +42,9 @@ REQUIREMENTS = {"slurm": slurm_problem, "browser": browser_problem}
 
 
 def pytest_collection_modifyitems(config, items):
-    """Notebook 05 drives a real Slurm: give its nbval cells the slurm marker."""
+    """Notebook 06 drives a real Slurm: give its nbval cells the slurm marker."""
     for item in items:
-        if Path(str(item.fspath)).name.startswith("05-"):
+        if Path(str(item.fspath)).name.startswith("06-"):
             item.add_marker(pytest.mark.slurm)
 
 

@@ -8,10 +8,10 @@ driven by Playwright) while a local cluster is busy estimating π:
 
 * ``dashboard-status.png``: the dashboard's status page, tasks streaming in;
 * ``dashboard-task-stream.png``: the task stream on its own page;
-* ``jupyterlab-dask-panes.png``: notebook 04 in JupyterLab with the
+* ``jupyterlab-dask-panes.png``: notebook 05 in JupyterLab with the
   dask-labextension panes (task stream, workers' memory, progress) beside it;
 * ``dashboard-small-tasks.png``: the task stream of 10**7 darts in blocks of
-  2**14 (INSTRUCTORS.md, notebook 06): per-task overhead shows as white.
+  2**14 (INSTRUCTORS.md, notebook 07): per-task overhead shows as white.
 
 PNGs are reduced to 256 colours so that each stays well under 300 KB.
 """
@@ -63,12 +63,12 @@ def dashboard_task_stream(browser, client, out: Path) -> None:
 
 
 def jupyterlab_dask_panes(browser, client, out: Path) -> None:
-    """Notebook 04 with the Dask panes beside it, set up as INSTRUCTORS.md describes."""
+    """Notebook 05 with the Dask panes beside it, set up as INSTRUCTORS.md describes."""
     from support.browser import dask_panes, jupyter_lab, open_notebook, run_command, wait_for_plots
 
     with jupyter_lab(ROOT / "notebooks") as lab:
         page = browser.new_page(viewport=VIEWPORT)
-        open_notebook(page, lab, "04-dask-distributed.ipynb")
+        open_notebook(page, lab, "05-dask-distributed.ipynb")
         page.locator('.jp-SideBar [data-id="dask-dashboard-launcher"]').click()
         url = page.locator(".dask-URLInput input")
         url.fill(client.dashboard_link)

@@ -1,4 +1,4 @@
-"""Notebook 06's stand-in job: the fitted serial fraction recovers the chosen one, even on a busy machine.
+"""Notebook 07's stand-in job: the fitted serial fraction recovers the chosen one, even on a busy machine.
 
 Two busy processes spin beside the measurement (a 2-core machine is then
 fully booked by others), as on a shared JupyterHub during a workshop.  The

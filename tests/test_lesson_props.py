@@ -1,4 +1,4 @@
-"""The lesson props notebooks 01 and 02 use (montepi.lesson): memory meter, worker log, the original code."""
+"""The lesson props notebooks 01 and 03 use (montepi.lesson): memory meter, worker log, the original code."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def test_a_worker_that_cannot_find_its_function_leaves_its_error_in_the_log(tmp_
     "AttributeError: module '__main__' has no attribute 'square'",
 ])
 def test_missing_attribute_reads_every_versions_wording_the_same(line):
-    """Notebook 02 prints this line; Python 3.12+ shows the module differently, so nbval must not see that part."""
+    """Notebook 03 prints this line; Python 3.12+ shows the module differently, so nbval must not see that part."""
     assert missing_attribute(line) == "AttributeError: module '__main__' has no attribute 'square'"
 
 

@@ -1,4 +1,4 @@
-"""Notebook 05 without Slurm (a laptop, a JupyterHub, Binder): one line per Slurm cell, no traceback.
+"""Notebook 06 without Slurm (a laptop, a JupyterHub, Binder): one line per Slurm cell, no traceback.
 
 Slurm is hidden by a PATH on which every command but Slurm's is found, so
 these tests run the real no-Slurm path on a machine that has Slurm too.
@@ -16,7 +16,7 @@ from nbclient import NotebookClient
 
 from montepi.lesson import slurm
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "05-scaling-out.ipynb"
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "06-scaling-out.ipynb"
 SLURM_COMMANDS = {"sbatch", "sinfo", "squeue", "scancel", "srun", "salloc", "scontrol", "sacct"}
 
 

@@ -36,9 +36,8 @@ def notebook(request):
     return json.loads(request.param.read_text())
 
 
-def test_there_are_seven_notebooks():
-    # 02-threads-and-the-gil joins the series before the pool; the series is renumbered 01-07 later.
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "02", "03", "04", "05", "06"]
+def test_the_series_is_numbered_01_to_07_without_gaps():
+    assert [p.name[:2] for p in NOTEBOOKS] == [f"{n:02d}" for n in range(1, 8)]
 
 
 def test_title_questions_objectives_key_points(notebook):
@@ -83,7 +82,7 @@ def pool_offenders(sources: list[str]) -> list[str]:
     find a function defined in a notebook.  A pool is a name bound by
     ``with ….Pool(…) as NAME`` or ``with …PoolExecutor(…) as NAME``.  dask's
     ``client.map``/``submit`` pickle functions by value (cloudpickle) and may
-    carry notebook functions: notebook 04 shows that.  The one exception for
+    carry notebook functions: notebook 05 shows that.  The one exception for
     pools is a cell that shows the failure on purpose, inside a ``try`` that
     catches ``BrokenProcessPool``.
     """

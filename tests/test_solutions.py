@@ -16,7 +16,7 @@ from folded import folded_solutions, run_with_solutions
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, id=p.name, marks=[pytest.mark.slurm] if p.name.startswith("05-")
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.name, marks=[pytest.mark.slurm] if p.name.startswith("06-")
                                                else []) for p in NOTEBOOKS])
 def test_folded_solutions_run_and_print_what_they_state(path):
     assert folded_solutions(nbformat.read(path, as_version=4)), "no folded solutions found"

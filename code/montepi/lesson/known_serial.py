@@ -1,4 +1,4 @@
-"""A stand-in job whose serial part you choose, so Amdahl's law can be checked against a known answer (notebook 06).
+"""A stand-in job whose serial part you choose, so Amdahl's law can be checked against a known answer (notebook 07).
 
 The job is a serial step of ``serial_seconds``, then ``parallel_seconds`` of
 work cut into one equal share for each of ``workers`` threads.  Both parts

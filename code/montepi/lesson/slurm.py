@@ -1,4 +1,4 @@
-"""Submitting, watching and cancelling Slurm jobs from Python (notebook 05 and its tests).
+"""Submitting, watching and cancelling Slurm jobs from Python (notebook 06 and its tests).
 
 Thin wrappers around ``sbatch``, ``squeue`` and ``scancel`` that wait for the
 states a lesson needs, with a timeout and a clear error instead of a hang.

@@ -133,9 +133,10 @@ def worker_args(backend: str) -> list[str]:
 # -- signals to the whole group ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("backend", montepi.BACKENDS)
+@pytest.mark.parametrize("backend", [*montepi.BACKENDS, "threads --kernel numba"])
 def test_a_signal_to_the_group_stops_every_backend_in_one_line(backend, signum, tmp):
-    run = Run(backend, "-n", "1e13", *worker_args(backend), tmp=tmp)
+    backend, *kernel = backend.split()
+    run = Run(backend, "-n", "1e13", *kernel, *worker_args(backend), tmp=tmp)
     run.wait_for(lambda: rate_line_shown(run), "the rate line")
     run.session()
     if backend == "pool":  # the leftover check below has something to check

@@ -5,8 +5,9 @@ Errors are one line on stderr, never a traceback.  Exit status:
     0    success
     1    the run failed: a pool worker died, the scheduler was lost mid-run,
          or stdout was closed before the result could be written
-    2    input you can fix: a bad argument, an unreachable scheduler, something
-         that is not a dask scheduler, a bad scheduler file, no workers within --timeout
+    2    input you can fix: a bad argument, --kernel numba without numba, an
+         unreachable scheduler, something that is not a dask scheduler, a bad
+         scheduler file, no workers within --timeout
     130  interrupted by Ctrl-C (SIGINT)
     143  stopped by SIGTERM (for instance Slurm's scancel)
 
@@ -27,9 +28,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from .backends import SchedulerLost, WorkerLost
+from .backends import SchedulerLost, WorkerLost, kernel_functions
 from .checks import (
     BACKENDS,
+    KERNELS,
     check_backend_options,
     check_chunk,
     check_samples,
@@ -39,7 +41,7 @@ from .checks import (
 )
 from .cluster import CONNECT_TIMEOUT, NoWorkers, SchedulerUnreachable, connect, wait_for_workers
 from .estimate import available_cores, estimate_pi
-from .kernel import count_inside
+from .kernel_numba import NumbaMissing
 from .progress import format_duration, rate_line
 from .result import format_samples
 
@@ -84,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="processes or threads (default: the available cores)")
     parser.add_argument("--chunk", type=argument_type(check_chunk), default=None,
                         help="largest number of darts in one task (default: chosen for you)")
+    parser.add_argument("--kernel", choices=KERNELS, default="numpy",
+                        help="numpy (default) or numba: the same darts and count; numba is compiled, and optional")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="distributed: a running scheduler, e.g. tcp://127.0.0.1:8786")
@@ -99,8 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _announce(samples: int, seed: int, workers: int, always: bool = False) -> None:
+def _announce(samples: int, seed: int, workers: int, always: bool = False, kernel: str = "numpy") -> None:
     """Time a small sample and say how long the full run will take, if long (or ``always``)."""
+    count_inside, _ = kernel_functions(kernel)
     probe = 2**20
     best = float("inf")
     for _ in range(3):  # the first call also pays for warming up
@@ -151,12 +156,16 @@ def _run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     except ValueError as error:
         parser.error(str(error))
     workers = args.workers or (1 if args.backend == "serial" else available_cores())
-    if args.dry_run:
-        _announce(args.samples, args.seed, workers, always=True)
-        return 0
+    try:  # a Ctrl-C while the probe runs (or numba compiles) is main()'s, like any other
+        if args.dry_run:
+            _announce(args.samples, args.seed, workers, always=True, kernel=args.kernel)
+            return 0
+        if not args.quiet:
+            _announce(args.samples, args.seed, workers, kernel=args.kernel)
+    except NumbaMissing as error:
+        _say(f"montepi: error: {error}")
+        return 2
     talk = not (args.quiet or args.json)
-    if not args.quiet:
-        _announce(args.samples, args.seed, workers)
     try:
         with contextlib.ExitStack() as stack:
             client = None
@@ -172,9 +181,9 @@ def _run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
             bar = stack.enter_context(rate_line(args.samples)) if talk else None
             result = estimate_pi(
                 args.samples, seed=args.seed, backend=args.backend, workers=args.workers, chunk=args.chunk,
-                client=client, progress=bar.update if bar is not None else None,
+                client=client, progress=bar.update if bar is not None else None, kernel=args.kernel,
             )
-    except (ValueError, TypeError, SchedulerUnreachable, NoWorkers) as error:
+    except (ValueError, TypeError, SchedulerUnreachable, NoWorkers, NumbaMissing) as error:
         _say(f"montepi: error: {error}")
         return 2
     except (WorkerLost, SchedulerLost) as error:

@@ -211,6 +211,9 @@ def test_page_loads_cleanly_in_chromium(browser, served, path):
         assert page.locator("nav.bd-docs-nav a").count() >= len(NOTEBOOKS), "no sidebar"
         if path.startswith("notebooks/0"):
             assert page.locator("article h2", has_text="Key points").count() == 1, "no Key points"
+            cells = page.locator("article div.cell_input div.highlight").count()
+            buttons = page.locator("article div.cell_input button.copybtn").count()
+            assert cells >= 1 and buttons == cells, f"{buttons} copy buttons for {cells} code cells"
             assert images["count"] >= stored_pictures(ROOT / path.replace(".html", ".ipynb")), "pictures missing"
         assert not images["undrawn"], f"images not drawn: {images['undrawn']}"
         assert not problems, problems

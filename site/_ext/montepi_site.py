@@ -47,11 +47,23 @@ def add_toctree(app: Sphinx, docname: str, source: list[str]) -> None:
     source[0] += "\n\n```{toctree}\n:hidden:\n:maxdepth: 1\n\n" + "\n".join(f"/{e}" for e in entries) + "\n```\n"
 
 
+#: Where the screenshots live, first found wins (relative to the repository root).
+FIGURE_FOLDERS = ("notebooks/fig", "fig")
+
+
 def screenshot_for(src_path: str) -> tuple[str, str]:
     for page, shot in SCREENSHOTS.items():
         if src_path.rstrip("/").endswith(page):
             return shot
     return FALLBACK
+
+
+def figure_path(srcdir: Path, png: str) -> str:
+    """The screenshot's path from the repository root, e.g. ``notebooks/fig/dashboard-status.png``."""
+    for folder in FIGURE_FOLDERS:
+        if (srcdir / folder / png).is_file():
+            return f"{folder}/{png}"
+    raise FileNotFoundError(f"no {png} in {' or '.join(FIGURE_FOLDERS)}: run ./lesson figures")
 
 
 def replace_dashboard_frames(app: Sphinx, doctree: nodes.document) -> None:
@@ -61,11 +73,12 @@ def replace_dashboard_frames(app: Sphinx, doctree: nodes.document) -> None:
         if not match or "html" not in raw.get("format", ""):
             continue
         png, shows = screenshot_for(match.group(2) or "/status")
+        path = figure_path(Path(app.srcdir), png)
         figure = nodes.figure(classes=["montepi-dashboard-screenshot"], ids=[f"dashboard-screenshot-{number}"])
-        figure += nodes.image(uri=f"/fig/{png}", alt=f"Screenshot: {shows}")
+        figure += nodes.image(uri=f"/{path}", alt=f"Screenshot: {shows}")
         figure += nodes.caption(
             "",
-            f"A screenshot of {shows} (fig/{png}). In the notebook this output is a live frame of "
+            f"A screenshot of {shows} ({path}). In the notebook this output is a live frame of "
             "your own cluster's dashboard; a static page has no cluster behind it, so the website "
             "shows a screenshot taken from a real run instead.",
         )

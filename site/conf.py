@@ -62,3 +62,4 @@ html_static_path = ["_static"]
 # Light by default (the stored plots have white backgrounds); readers can still switch.
 html_context = {"default_mode": "light"}
 html_favicon = "_static/favicon.svg"
+suppress_warnings = ["myst.header"]  # heading levels are the README and notebook authors' choice, not a site error

@@ -1,4 +1,4 @@
-"""Retake fig/site-notebook.png, the README's picture of the website, in headless Chromium.
+"""Retake notebooks/fig/site-notebook.png, the README's picture of the website, in headless Chromium.
 
 Run after ``./lesson site``:  .venv/bin/python site/screenshot.py  (serves site/_build/html on
 127.0.0.1 for the moment it takes).
@@ -19,7 +19,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "site" / "_build" / "html"
 PAGE = "notebooks/04-dask-distributed.html"
-OUT = ROOT / "fig" / "site-notebook.png"
+OUT = ROOT / "notebooks" / "fig" / "site-notebook.png"
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -34,7 +34,9 @@ exclude_patterns = [".venv", "site", "artifacts", "build", "**/.ipynb_checkpoint
 nb_execution_mode = "off"
 nb_merge_streams = True
 myst_heading_anchors = 3
-myst_enable_extensions = ["colon_fence"]
+myst_enable_extensions = ["colon_fence", "dollarmath"]
+# Math as MathML written at build time (site/_ext/montepi_site.py): drawn by the browser, nothing fetched.
+html_math_renderer = "mathml"
 # Download links point at the notebook itself (_sources/notebooks/NN-name.ipynb), not a .txt copy.
 html_sourcelink_suffix = ""
 

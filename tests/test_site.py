@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -138,6 +139,18 @@ def test_folded_solutions_arrive_folded(site, notebook):
     details = parsed(site / page_of(notebook)).details
     assert len(details) == folded
     assert not [d for d in details if "open" in d], "a solution is unfolded on the page"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_math_is_drawn_not_shown_as_tex(site, notebook):
+    """``$…$`` in the notebook's prose is MathML on the page, never raw TeX (and no MathJax to fetch)."""
+    html = (site / page_of(notebook)).read_text(encoding="utf-8")
+    prose = re.sub(r"<(pre|code|math|script)\b.*?</\1>", "", html, flags=re.S)
+    assert not re.findall(r"\\(?:frac|hat|sqrt|le|ge|cdot|sum|approx)\b", prose), "raw TeX on the page"
+    cells = json.loads(notebook.read_text())["cells"]
+    prose_md = "\n".join(re.sub(r"`[^`]*`", "", "".join(c["source"])) for c in cells if c["cell_type"] == "markdown")
+    if re.search(r"\$[^$\s][^$]*\\[a-z]+[^$]*\$", prose_md):
+        assert "<math" in html, "the notebook has math but the page has no MathML"
 
 
 # --- in Chromium ---------------------------------------------------------------------------------

@@ -8,6 +8,8 @@
 * Every notebook page opens with a line of links: download the .ipynb, launch it on Binder or on
   the workshop's JupyterHub.
 * ``index.html`` sends the browser to the README page.
+* Math (``$…$``, ``$$…$$``) becomes MathML at build time (latex2mathml), which browsers draw
+  natively: no MathJax, so nothing is fetched from a CDN and the site works offline.
 """
 
 from __future__ import annotations
@@ -128,10 +130,25 @@ def write_index(app: Sphinx, exception: Exception | None) -> None:
         )
 
 
+def visit_math(translator, node: nodes.Element) -> None:
+    from latex2mathml.converter import convert
+
+    translator.body.append(convert(node.astext()))
+    raise nodes.SkipNode
+
+
+def visit_math_block(translator, node: nodes.Element) -> None:
+    from latex2mathml.converter import convert
+
+    translator.body.append(f'<div class="math-wrapper">{convert(node.astext(), display="block")}</div>\n')
+    raise nodes.SkipNode
+
+
 def setup(app: Sphinx) -> dict:
     for name, default in (("montepi_repository", ""), ("montepi_branch", "main"),
                           ("montepi_binderhub", ""), ("montepi_jupyterhub", "")):
         app.add_config_value(name, default, "html")
+    app.add_html_math_renderer("mathml", (visit_math, None), (visit_math_block, None))
     app.connect("source-read", add_toctree)
     # Before Sphinx's image collector (priority 500) so the screenshots are copied into the site.
     app.connect("doctree-read", replace_dashboard_frames, priority=400)

@@ -11,6 +11,7 @@ jupyter-server-proxy, HTTP 200 and a Bokeh page.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -94,7 +95,9 @@ class HubLikeLab:
 
     def execute(self, kernel_id: str, code: str, timeout: float = 180) -> str:
         """Run ``code`` in the kernel through its websocket; return its stdout, fail on an error."""
-        return asyncio.run(self._execute(kernel_id, code, timeout))
+        # In a thread of its own: pytest-playwright's sync API keeps an event loop running in this one.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, self._execute(kernel_id, code, timeout)).result()
 
     async def _execute(self, kernel_id: str, code: str, timeout: float) -> str:
         from tornado.httpclient import HTTPRequest

@@ -176,13 +176,17 @@ def served(site) -> Iterator[str]:
         thread.join(10)
 
 
-@pytest.fixture
-def browser():
-    """A Chromium per test: its helper processes start and end inside the test (conftest checks that)."""
-    from montepi.browser import chromium
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright's browser is Debian's chromium, headless and offline (as in test_browser.py)."""
+    from support.browser import CHROMIUM, CHROMIUM_ARGS
 
-    with chromium() as launched:
-        yield launched
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}
 
 
 #: In the page: images in the article not drawn (no pixels), after bringing each into view.
@@ -201,9 +205,9 @@ def stored_pictures(notebook: Path) -> int:
         o.get("data", {}).get("text/html", "")) for o in outputs)
 
 
-def open_page(browser, url: str):
-    """A fresh page at ``url`` and a list that collects its console errors and failed requests."""
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
+def open_page(page, url: str) -> list[str]:
+    """Open ``url`` in ``page``; return the list that collects its console errors and failed requests."""
+    page.set_default_timeout(30_000)
     problems: list[str] = []
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
@@ -211,43 +215,37 @@ def open_page(browser, url: str):
     page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
     page.goto(url, wait_until="load")
     page.wait_for_load_state("networkidle")
-    return page, problems
+    return problems
 
 
 @pytest.mark.browser
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("path", ["index.html", *OTHER_PAGES, *map(page_of, NOTEBOOKS)])
-def test_page_loads_cleanly_in_chromium(browser, served, path):
-    page, problems = open_page(browser, f"{served}/{path}")
-    try:
-        images = page.evaluate(UNDRAWN_IMAGES_JS)
-        assert page.locator("nav.bd-docs-nav a").count() >= len(NOTEBOOKS), "no sidebar"
-        if path.startswith("notebooks/0"):
-            assert page.locator("article h2", has_text="Key points").count() == 1, "no Key points"
-            cells = page.locator("article div.cell_input div.highlight").count()
-            buttons = page.locator("article div.cell_input button.copybtn").count()
-            assert cells >= 1 and buttons == cells, f"{buttons} copy buttons for {cells} code cells"
-            assert images["count"] >= stored_pictures(ROOT / path.replace(".html", ".ipynb")), "pictures missing"
-        assert not images["undrawn"], f"images not drawn: {images['undrawn']}"
-        assert not problems, problems
-    finally:
-        page.close()
+def test_page_loads_cleanly_in_chromium(page, served, path):
+    problems = open_page(page, f"{served}/{path}")
+    images = page.evaluate(UNDRAWN_IMAGES_JS)
+    assert page.locator("nav.bd-docs-nav a").count() >= len(NOTEBOOKS), "no sidebar"
+    if path.startswith("notebooks/0"):
+        assert page.locator("article h2", has_text="Key points").count() == 1, "no Key points"
+        cells = page.locator("article div.cell_input div.highlight").count()
+        buttons = page.locator("article div.cell_input button.copybtn").count()
+        assert cells >= 1 and buttons == cells, f"{buttons} copy buttons for {cells} code cells"
+        assert images["count"] >= stored_pictures(ROOT / path.replace(".html", ".ipynb")), "pictures missing"
+    assert not images["undrawn"], f"images not drawn: {images['undrawn']}"
+    assert not problems, problems
 
 
 @pytest.mark.browser
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
-def test_solutions_stay_folded_until_clicked(browser, served, notebook):
-    page, problems = open_page(browser, f"{served}/{page_of(notebook)}")
-    try:
-        solutions = page.locator("article details")
-        for i in range(solutions.count()):
-            solution = solutions.nth(i)
-            answer = solution.locator(":scope > :not(summary)").first
-            assert solution.evaluate("d => d.open") is False
-            assert not answer.is_visible(), f"solution {i + 1} shows before it is clicked"
-            solution.locator("summary").click()
-            assert answer.is_visible(), f"solution {i + 1} does not open when clicked"
-        assert not problems, problems
-    finally:
-        page.close()
+def test_solutions_stay_folded_until_clicked(page, served, notebook):
+    problems = open_page(page, f"{served}/{page_of(notebook)}")
+    solutions = page.locator("article details")
+    for i in range(solutions.count()):
+        solution = solutions.nth(i)
+        answer = solution.locator(":scope > :not(summary)").first
+        assert solution.evaluate("d => d.open") is False
+        assert not answer.is_visible(), f"solution {i + 1} shows before it is clicked"
+        solution.locator("summary").click()
+        assert answer.is_visible(), f"solution {i + 1} does not open when clicked"
+    assert not problems, problems

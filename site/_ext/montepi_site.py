@@ -7,7 +7,7 @@
   with a caption that says so.  The notebook's stored output is untouched.
 * Every notebook page opens with a line of links: download the .ipynb, launch it on Binder or on
   the workshop's JupyterHub.
-* ``index.html`` sends the browser to the README page.
+* ``index.html`` is a copy of the README page.
 * Math (``$…$``, ``$$…$$``) becomes MathML at build time (latex2mathml), which browsers draw
   natively: no MathJax, so nothing is fetched from a CDN and the site works offline.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 from pathlib import Path
 from urllib.parse import quote
 
@@ -120,14 +121,14 @@ def add_notebook_links(app: Sphinx, pagename: str, templatename: str, context: d
 
 
 def write_index(app: Sphinx, exception: Exception | None) -> None:
-    """index.html → the README page, so the site's address opens the landing page."""
+    """index.html is the README page too, so the site's address opens the landing page.
+
+    A copy rather than a redirect: both lie in the root folder, so every relative link holds, and
+    nothing is navigated away from (a redirect cancels the requests of the page it leaves).
+    """
     if exception is None and app.builder.format == "html" and app.config.root_doc != "index":
-        target = f"{app.config.root_doc}.html"
-        (Path(app.outdir) / "index.html").write_text(
-            f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>montepi</title>'
-            f'<meta http-equiv="refresh" content="0; url={target}"></head>'
-            f'<body><p><a href="{target}">The montepi lesson</a></p></body></html>\n'
-        )
+        out = Path(app.outdir)
+        shutil.copyfile(out / f"{app.config.root_doc}.html", out / "index.html")
 
 
 def visit_math(translator, node: nodes.Element) -> None:

@@ -18,7 +18,7 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "site" / "_build" / "html"
-PAGE = "notebooks/04-dask-distributed.html"
+PAGE = "notebooks/" + next((ROOT / "notebooks").glob("[0-9]*-dask-distributed.ipynb")).stem + ".html"
 OUT = ROOT / "notebooks" / "fig" / "site-notebook.png"
 
 

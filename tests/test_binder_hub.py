@@ -2,8 +2,8 @@
 
 The hub starts the single-user server with a base URL (``/user/<name>/``) and sets
 ``JUPYTERHUB_SERVICE_PREFIX``; the browser can reach only that server, never its 127.0.0.1.  This
-test starts a real JupyterLab the same way, through ``binder/start``, runs notebook 04's cells up
-to its cluster through the server's kernel API (REST + the kernel websocket, as JupyterLab does),
+test starts a real JupyterLab the same way, through ``binder/start``, runs the dask.distributed notebook's cells
+up to its cluster through the server's kernel API (REST + the kernel websocket, as JupyterLab does),
 and fetches the dashboard at the address ``client.dashboard_link`` gives: through
 jupyter-server-proxy, HTTP 200 and a Bokeh page.
 """
@@ -29,7 +29,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK_04 = ROOT / "notebooks" / "04-dask-distributed.ipynb"
+#: The dask.distributed notebook (whatever its number).
+NOTEBOOK = next((ROOT / "notebooks").glob("[0-9]*-dask-distributed.ipynb"))
 BASE_URL = "/user/learner/"
 
 pytestmark = pytest.mark.timeout(300)
@@ -42,18 +43,18 @@ def free_port() -> int:
 
 
 def code_cells() -> list[str]:
-    return ["".join(c["source"]) for c in json.loads(NOTEBOOK_04.read_text())["cells"] if c["cell_type"] == "code"]
+    return ["".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
 
 
 def up_to_the_cluster() -> str:
-    """Notebook 04's code from the top through the cell that connects its Client."""
+    """The notebook's code from the top through the cell that connects its Client."""
     cells = code_cells()
     last = next(i for i, source in enumerate(cells) if "Client(" in source)
     return "\n".join(cells[: last + 1])
 
 
 def the_closing_cell() -> str:
-    """Notebook 04's last cell that closes the client and cluster."""
+    """The notebook's last cell that closes the client and cluster."""
     return next(source for source in reversed(code_cells()) if ".close()" in source)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import json
 import re
 import subprocess
 import sys
@@ -187,7 +188,9 @@ def test_the_c_launch_counts_what_count_inside_counts(host_kernel, first, darts,
 @pytest.mark.cxx
 def test_the_c_launch_counts_a_million_darts_like_numpy(host_kernel):
     seeded, inc = kernel_cuda.seeded_state(2017)
-    assert host_kernel.host_count_darts(*halves(seeded), *halves(inc), 0, 10**6, 270_336) == count_inside(0, 10**6, 2017)
+    h100_threads = 132 * kernel_cuda.BLOCKS_PER_SM * kernel_cuda.THREADS_PER_BLOCK  # the split of a real launch
+    counted = host_kernel.host_count_darts(*halves(seeded), *halves(inc), 0, 10**6, h100_threads)
+    assert counted == count_inside(0, 10**6, 2017)
 
 
 @pytest.mark.nvcc
@@ -268,3 +271,24 @@ def test_the_command_line_runs_on_the_gpu():
     assert run.returncode == 0, run.stderr
     assert f'"inside": {count_inside(0, 10**7, 2017)},' in run.stdout
 
+
+
+# --- the GPU session's prepared script ----------------------------------------------------------
+
+
+def test_the_gpu_check_script_compares_on_a_gpu_and_says_what_is_missing_elsewhere(tmp_path):
+    """``scripts/gpu_check.py --quick``: on a GPU machine every pair identical; elsewhere one line, exit 2."""
+    from conftest import gpu_problem
+
+    problem = gpu_problem()
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_check.py"), "--quick", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=600)
+    report = json.loads((tmp_path / "gpu_check.json").read_text())
+    if problem:
+        assert run.returncode == 2, run.stderr
+        assert run.stderr == f"gpu_check: {problem}\n"
+        assert report["problem"] == problem and report["pairs"] == []
+    else:
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert report["identical"] is True and report["compared_pairs"] == 3
+        assert "identical: True" in run.stdout

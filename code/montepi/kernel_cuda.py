@@ -111,7 +111,7 @@ def to_unit_double(bits: int) -> float:
 
 
 def advance(state: int, inc: int, delta: int) -> int:
-    """The state ``delta`` steps later, in O(log delta) multiply-adds (C: ``advance``; NumPy: ``pcg_advance_lcg_128``)."""
+    """The state ``delta`` steps later in O(log delta) multiply-adds (C: ``advance``; NumPy: pcg_advance_lcg_128)."""
     acc_mult, acc_plus = 1, 0
     cur_mult, cur_plus = PCG64_MULTIPLIER, inc
     while delta > 0:
@@ -130,7 +130,7 @@ def dart_inside(x: float, y: float) -> bool:
 
 
 def thread_share(thread: int, threads: int, first: int, darts: int) -> tuple[int, int]:
-    """``(start, count)`` of thread ``thread``'s darts in a launch of darts ``first .. first+darts-1`` (C: ``thread_share``)."""
+    """``(start, count)``: thread ``thread``'s darts in a launch of darts ``first .. first+darts-1`` (C: same name)."""
     q, r = divmod(darts, threads)
     return first + thread * q + min(thread, r), q + (1 if thread < r else 0)
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 import ctypes
 import functools
 import json
+import math
 import re
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -140,11 +142,10 @@ def test_every_c_function_has_its_python_mirror_and_the_multiplier_is_the_same()
 # --- the .cu file's own C, on the CPU (g++) and for the GPU (nvcc) ------------------------------
 
 
-@pytest.fixture(scope="module")
-def host_kernel(tmp_path_factory):
-    """The .cu file's per-thread functions compiled for this CPU, loaded with ctypes."""
-    library = tmp_path_factory.mktemp("host") / "libpcg64_darts_host.so"
-    subprocess.run(["g++", "-O2", "-ffp-contract=off", "-Wall", "-Werror", "-shared", "-fPIC",
+def build_host_kernel(folder: Path, *flags: str) -> ctypes.CDLL:
+    """The .cu file's per-thread functions compiled for this CPU by g++ with ``flags``, loaded with ctypes."""
+    library = folder / "libpcg64_darts_host.so"
+    subprocess.run(["g++", "-O2", *flags, "-Wall", "-Werror", "-shared", "-fPIC",
                     "-I", str(CU_FILE.parent), str(HOST_HARNESS), "-o", str(library)], check=True)
     lib = ctypes.CDLL(str(library))
     u64 = ctypes.c_uint64
@@ -152,7 +153,42 @@ def host_kernel(tmp_path_factory):
     lib.host_numbers.argtypes = [u64] * 6 + [ctypes.POINTER(u64), ctypes.POINTER(ctypes.c_double)]
     lib.host_count_darts.argtypes = [u64] * 7
     lib.host_count_darts.restype = u64
+    lib.host_dart_inside.argtypes = [ctypes.c_double, ctypes.c_double]
     return lib
+
+
+@pytest.fixture(scope="module")
+def host_kernel(tmp_path_factory):
+    """The kernel's C as the GPU is told to round: no contraction into fused multiply-adds."""
+    return build_host_kernel(tmp_path_factory.mktemp("host"), "-ffp-contract=off")
+
+
+def boundary_darts(count: int = 4000) -> list[tuple[float, float]]:
+    """Darts a few ulps from the circle, where one rounding (a fused multiply-add) and NumPy's two can disagree."""
+    darts = []
+    for x in np.random.default_rng(16).random(count).tolist():
+        y = math.sqrt(1 - x * x)
+        darts += [(x, y), (x, math.nextafter(y, 0)), (x, math.nextafter(y, 2))]
+    return darts
+
+
+def numpy_inside(darts: list[tuple[float, float]]) -> list[bool]:
+    """The decision of ``montepi.kernel.count_inside``: square in place, add the columns, compare with 1."""
+    xy = np.array(darts)
+    np.multiply(xy, xy, out=xy)
+    return np.less_equal(np.add(xy[:, 0], xy[:, 1]), 1.0).tolist()
+
+
+def fused_inside(x: float, y: float) -> bool:
+    """What an FMA, ``fma(x, x, y*y) <= 1``, decides: x*x + round(y*y) rounded once (exact rationals)."""
+    return float(Fraction(x) ** 2 + Fraction(y * y)) <= 1.0
+
+
+def test_on_the_boundary_the_mirror_rounds_like_numpy_and_unlike_a_fused_multiply_add():
+    darts = boundary_darts()
+    expected = numpy_inside(darts)
+    assert [kernel_cuda.dart_inside(x, y) for x, y in darts] == expected
+    assert sum(fused_inside(x, y) != want for (x, y), want in zip(darts, expected)) > 100  # the trap is real
 
 
 def halves(value: int) -> tuple[int, int]:
@@ -183,6 +219,22 @@ def test_the_c_launch_counts_what_count_inside_counts(host_kernel, first, darts,
     seeded, inc = kernel_cuda.seeded_state(seed)
     counted = host_kernel.host_count_darts(*halves(seeded), *halves(inc), first, darts, threads)
     assert counted == count_inside(first, darts, seed)
+
+
+@pytest.mark.cxx
+def test_on_the_boundary_the_c_rounds_like_numpy(host_kernel):
+    darts = boundary_darts()
+    assert [bool(host_kernel.host_dart_inside(x, y)) for x, y in darts] == numpy_inside(darts)
+
+
+@pytest.mark.cxx
+def test_contracted_into_fused_multiply_adds_the_same_c_would_count_differently(tmp_path):
+    """Why the kernel insists on its roundings: with FMA contraction allowed, the C decides boundary darts otherwise."""
+    if "fma" not in Path("/proc/cpuinfo").read_text().split():
+        pytest.skip("this CPU has no FMA instruction to contract into")
+    contracted = build_host_kernel(tmp_path, "-mfma", "-ffp-contract=fast")
+    darts = boundary_darts()
+    assert [bool(contracted.host_dart_inside(x, y)) for x, y in darts] != numpy_inside(darts)
 
 
 @pytest.mark.cxx

@@ -24,6 +24,11 @@ void host_numbers(u64 state_hi, u64 state_lo, u64 inc_hi, u64 inc_lo, u64 delta,
     }
 }
 
+// Whether the dart (x, y) lands inside, as the kernel decides it.
+int host_dart_inside(double x, double y) {
+    return dart_inside(x, y);
+}
+
 // What one count_darts launch of `threads` threads counts, its threads run one after another.
 u64 host_count_darts(u64 state_hi, u64 state_lo, u64 inc_hi, u64 inc_lo, u64 first, u64 darts, u64 threads) {
     u64 inside = 0;

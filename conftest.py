@@ -4,6 +4,9 @@
   ``browser``.  Without the tool they skip with a reason that says how to get
   it, except under CI (``CI=true``), where a missing tool is a failure: CI
   installs and starts everything, so a skip there would hide a missing piece.
+  The exceptions are ``NOT_IN_CI``: a GPU (``gpu``), CUDA's compiler
+  (``nvcc``) and a C++ compiler (``cxx``), which CI machines do not have;
+  those tests skip with their reason under CI too.
 * No test may leave child processes or a ``dask-scratch-space`` folder behind.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -38,7 +42,32 @@ def browser_problem() -> str | None:
     return chromium_problem()
 
 
-REQUIREMENTS = {"slurm": slurm_problem, "browser": browser_problem}
+def gpu_problem() -> str | None:
+    """Why the gpu backend cannot run here (no CuPy, no GPU, no compiler), or None."""
+    from montepi import kernel_cuda
+
+    try:
+        kernel_cuda.compile_kernel()
+    except kernel_cuda.GpuUnavailable as error:
+        return str(error)
+    return None
+
+
+def nvcc_problem() -> str | None:
+    """Why CUDA's compiler cannot be run here, or None."""
+    return None if shutil.which("nvcc") else "nvcc (CUDA's compiler) is not on the PATH"
+
+
+def cxx_problem() -> str | None:
+    """Why no C++ compiler can be run here, or None."""
+    return None if shutil.which("g++") else "no C++ compiler (g++) on the PATH; apt-get install g++"
+
+
+REQUIREMENTS = {"slurm": slurm_problem, "browser": browser_problem, "gpu": gpu_problem, "nvcc": nvcc_problem,
+                "cxx": cxx_problem}
+#: Requirements that CI is not expected to meet (no CI machine has a GPU or CUDA): these skip with their
+#: reason under CI=true too, instead of failing.  The GPU session runs them (scripts/gpu_check.py, BENCHMARKS.md).
+NOT_IN_CI = {"gpu", "nvcc", "cxx"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -59,7 +88,7 @@ def pytest_runtest_setup(item):
             _checked[name] = problem()
         reason = _checked[name]
         if reason:
-            if IN_CI:
+            if IN_CI and name not in NOT_IN_CI:
                 pytest.fail(f"CI must provide this: {reason}", pytrace=False)
             pytest.skip(reason)
 

@@ -8,6 +8,7 @@ estimate → checks → plan → backends → kernel, nothing points back up.
 
     kernel     numbered darts: ``count_inside(start, count, seed)``, the NumPy kernel every backend runs
     kernel_numba  the same darts in a loop compiled by numba (``kernel="numba"``; numba is optional)
+    kernel_cuda   the same darts on an NVIDIA GPU (``backend="gpu"``, CuPy optional), and its Python mirror
     plan       exact splits of N darts into blocks, none lost
     darts      the darts themselves, as a NumPy or a dask array
     result     ``Estimate``: π with its standard error

@@ -5,6 +5,7 @@ a function defined in a notebook cannot be sent to a process started with
 ``spawn`` or ``forkserver``.
 """
 
+from . import jupyter_exit as _jupyter_exit
 from .checks import BACKENDS
 from .cluster import SchedulerUnreachable, close_cluster, connect, local_cluster
 from .darts import darts
@@ -31,3 +32,6 @@ __all__ = [
     "plan_blocks",
 ]
 __version__ = "0.1.0"
+
+# Inside a Jupyter kernel: stop the pool helpers at shutdown, so no /tmp/pymp-* is left behind.
+_jupyter_exit.install()

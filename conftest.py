@@ -194,19 +194,20 @@ class LeftoverWatch:
 
     * the session gets its own TMPDIR, which notebook kernels and command-line
       subprocesses inherit: every ``pymp-*`` folder in it is ours;
-    * a semaphore file names no owner, so a thread notes every ``sem.mp-*``
-      that a process of this session (pytest and its descendants) has open;
-      those still in /dev/shm at the end were left by us.
+    * a semaphore file names no owner, so a thread notes the semaphores that
+      a process of this session (pytest and its descendants) has mapped, by
+      inode: /proc/PID/maps shows the creator's file under the temporary name
+      glibc made it with, but the inode is the one ``sem.mp-*`` still has.
+      Files in /dev/shm whose inode we noted were left by us (tmpfs does not
+      reuse inode numbers while the machine runs).
 
     pytest's own pool helpers are left out: multiprocessing removes their
     folder and semaphores when pytest exits, after this check.
     """
 
-    SEM_PREFIX = "/dev/shm/sem.mp-"
-
     def __init__(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="montepi-test-"))
-        self.semaphores: set[str] = set()
+        self.inodes: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="leftover-watch", daemon=True)
 
@@ -220,18 +221,14 @@ class LeftoverWatch:
             self.scan()
 
     def scan(self) -> None:
-        """Note the semaphores that this process and its descendants have open now."""
+        """Note the semaphores that this process and its descendants have mapped now."""
         me = psutil.Process()
         try:
             processes = [me, *me.children(recursive=True)]
         except psutil.Error:
             return
         for process in processes:
-            try:
-                maps = Path(f"/proc/{process.pid}/maps").read_text()
-            except OSError:
-                continue
-            self.semaphores.update(re.findall(r"(/dev/shm/sem\.mp-[\w-]+)$", maps, re.MULTILINE))
+            self.inodes.update(_semaphore_inodes(process.pid))
 
     def leftovers(self) -> list[str]:
         """One line per leftover, after the session (its kernels included) has ended."""
@@ -241,12 +238,16 @@ class LeftoverWatch:
         import multiprocessing.process
 
         mine = multiprocessing.process.current_process()._config.get("tempdir")
-        try:
-            own_maps = Path("/proc/self/maps").read_text()
-        except OSError:
-            own_maps = ""
+        own = _semaphore_inodes(os.getpid())
         folders = [p for p in sorted(self.tmp.glob("pymp-*")) if str(p) != mine]
-        semaphores = [s for s in sorted(self.semaphores) if Path(s).exists() and s not in own_maps]
+        semaphores = []
+        for path in sorted(Path("/dev/shm").glob("sem.mp-*")):
+            try:
+                inode = path.stat().st_ino
+            except OSError:
+                continue
+            if inode in self.inodes and inode not in own:
+                semaphores.append(path)
         return [f"{p} (a multiprocessing folder) was left behind" for p in folders] + [
             f"{s} (a multiprocessing semaphore) was left behind" for s in semaphores
         ]
@@ -262,6 +263,15 @@ class LeftoverWatch:
         # After multiprocessing's own clean-up at exit (priority -100) has removed its folder.
         multiprocessing.util.Finalize(None, shutil.rmtree, args=(str(self.tmp),), kwargs={"ignore_errors": True},
                                       exitpriority=-200)
+
+
+def _semaphore_inodes(pid: int) -> set[int]:
+    """Inodes of the /dev/shm semaphores that process ``pid`` has mapped."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return set()
+    return {int(inode) for inode in re.findall(r"^\S+ \S+ \S+ \S+ (\d+) +/dev/shm/sem\.", maps, re.MULTILINE)}
 
 
 _watch: LeftoverWatch | None = None

@@ -29,20 +29,21 @@ host_mirror() {
     echo "${uri:-http://deb.debian.org/debian}"
 }
 
-# Local folders that pip's settings point at (find-links, file:// indexes, constraints): they are
-# bind-mounted read-only at the same path inside, so pip there sees what pip here sees.
+# Local folders that pip takes packages from (find-links, file:// indexes): they are bind-mounted
+# read-only at the same path inside, so pip there sees what pip here sees.  (Other settings, such
+# as a constraints file or a CA bundle, are copied or come with the root's own packages.)
 pip_local_folders() {
-    local value path
-    python3 -m pip config list 2>/dev/null | sed -E "s/^[^=]+=//; s/^'//; s/'$//" | tr ' ' '\n' | while read -r value; do
+    local key value path
+    {
+        python3 -m pip config list 2>/dev/null | grep -E '^[^=]*(find-links|index-url)=' | sed -E "s/^[^=]+=//; s/^'//; s/'$//"
+        echo "${PIP_FIND_LINKS:-} ${PIP_INDEX_URL:-} ${PIP_EXTRA_INDEX_URL:-}"
+    } | tr ' ' '\n' | while read -r value; do
         path=${value#file://}
         [ "${path:0:1}" = / ] || continue
-        [ -f "$path" ] && path=$(dirname "$path")
         # An index's .../simple links to files beside it: share the folder above.
         [ "$(basename "$path")" = simple ] && path=$(dirname "$path")
         [ -d "$path" ] && echo "$path"
     done | sort -u
-    [ -n "${PIP_FIND_LINKS:-}" ] && [ -d "$PIP_FIND_LINKS" ] && echo "$PIP_FIND_LINKS"
-    true
 }
 
 copy_settings() {
@@ -105,7 +106,8 @@ end_processes_in() {  # end the processes whose root is DIR, by their ids (TERM,
             [ "$(readlink "$pid/root" 2>/dev/null)" = "$dir" ] && pids="$pids ${pid#/proc/}"
         done
         [ -z "$pids" ] && return 0
-        say "ending processes left in $dir ($sig):$pids"
+        say "ending processes left in $dir ($sig):"
+        for pid in $pids; do say "  $pid $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | cut -c1-150)"; done
         # shellcheck disable=SC2086
         kill -"$sig" $pids 2>/dev/null || true
         sleep 3

@@ -131,6 +131,8 @@ def test_browser_preflight_passes_where_the_driver_runs():
 
 
 def test_lesson_test_runs_only_the_paths_named():
+    if not (Path(sys.prefix) / ".montepi-installed").exists():
+        pytest.skip("these tests do not run in an environment ./lesson set up; it would install into it")
     run = subprocess.run(
         ["./lesson", "test", "tests/test_pins.py", "--collect-only", "-q", "-p", "no:cacheprovider"],
         cwd=ROOT,

@@ -6,10 +6,13 @@ this repository.  Their first ``./lesson test`` must check everything before
 changing anything: one message naming every missing piece with one command
 that installs them all, exit status 1, and no ``.venv`` that a later run
 would trust.  Marker ``chroot``: needs root and debootstrap.
+
+And anywhere: an install that fails half-way removes the ``.venv`` it began.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -20,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 MINIMAL_ROOT = ROOT / "scripts" / "minimal-root.sh"
 
-pytestmark = [pytest.mark.chroot, pytest.mark.timeout(900)]
+pytestmark = pytest.mark.timeout(900)
 
 EXPECTED = (
     "lesson: missing: Python's venv module with ensurepip, Graphviz's dot. "
@@ -54,6 +57,7 @@ def as_learner(root: Path, command: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.chroot
 def test_the_throwaway_root_lacks_what_lesson_needs(learner_root):
     # Otherwise the next test would prove nothing.
     probe = as_learner(learner_root, "python3 -V; python3 -c 'import ensurepip' || echo no-ensurepip; "
@@ -63,6 +67,7 @@ def test_the_throwaway_root_lacks_what_lesson_needs(learner_root):
     assert probe.stdout.split()[-1] != "0", "the learner must not be root"
 
 
+@pytest.mark.chroot
 @pytest.mark.parametrize("command", ["./lesson test", "./lesson lab"])
 def test_a_learner_without_root_gets_one_message(learner_root, command):
     run = as_learner(learner_root, command)
@@ -71,3 +76,16 @@ def test_a_learner_without_root_gets_one_message(learner_root, command):
     assert run.stderr.strip().splitlines() == [EXPECTED], run.stderr
     assert "Traceback" not in run.stderr
     assert not (learner_root / "home" / "learner" / "montepi" / ".venv").exists(), "a half-made .venv was left"
+
+
+def test_an_install_that_fails_half_way_leaves_no_venv(tmp_path):
+    venv = tmp_path / "venv"
+    offline = tmp_path / "no-packages"
+    offline.mkdir()
+    env = {**os.environ, "MONTEPI_VENV": str(venv), "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1",
+           "PIP_FIND_LINKS": str(offline)}
+    run = subprocess.run([ROOT / "lesson", "setup"], env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 1, run
+    assert f"lesson: creating {venv}" in run.stderr, run.stderr  # it got as far as the venv
+    assert run.stderr.rstrip().endswith(f"lesson: removed the unfinished {venv}"), run.stderr
+    assert not venv.exists()

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -26,6 +27,8 @@ from pathlib import Path
 
 import psutil
 import pytest
+
+from support.browser import chromium_problem  # tests/ is on pytest's pythonpath
 
 ROOT = Path(__file__).resolve().parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -49,19 +52,18 @@ def slurm_problem() -> str | None:
 
 
 def browser_problem() -> str | None:
-    """Why the browser tests cannot run here, or None.
+    """Why the browser tests cannot run here (Debian's chromium, Playwright, pytest-playwright), or None.
 
-    The pre-flight starts Playwright's driver once: its bundled ``node`` needs
-    system libraries (``libatomic.so.1``) that a minimal Debian lacks, and
-    without this check pytest shows only "Connection closed while reading
+    The pre-flight then starts Playwright's driver once: its bundled ``node``
+    needs system libraries (``libatomic.so.1``) that a minimal Debian lacks,
+    and without this check pytest shows only "Connection closed while reading
     from the driver".
     """
-    if not Path("/usr/bin/chromium").exists():
-        return "Debian's chromium is not installed (apt-get install chromium); CI installs it"
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return "playwright (the Python package) is not installed; ./lesson setup installs it"
+    if importlib.util.find_spec("pytest_playwright") is None:
+        return "pytest-playwright is not installed; ./lesson setup installs it"
+    problem = chromium_problem()
+    if problem:
+        return problem
     try:
         run = subprocess.run([sys.executable, "-m", "playwright", "--version"], capture_output=True, text=True,
                              timeout=120)
@@ -141,13 +143,21 @@ def pytest_runtest_setup(item):
 SINGLETONS = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
 
 
-def _children() -> set[int]:
+#: pytest-playwright keeps one browser for the whole session (its ``browser`` fixture) and Chromium starts helper
+#: processes under it while a test runs.  They belong to the session: pytest_sessionfinish checks them.
+SESSION_BROWSER = "playwright/driver/"
+
+
+def _children(*, session_browser: bool = False) -> set[int]:
+    """Our live descendants, less multiprocessing's singletons (and, unless asked, the session's browser)."""
     found = set()
     for child in psutil.Process().children(recursive=True):
         try:
             if child.status() == psutil.STATUS_ZOMBIE:
                 continue
             if any(s in " ".join(child.cmdline()) for s in SINGLETONS):
+                continue
+            if not session_browser and any(SESSION_BROWSER in " ".join(p.cmdline()) for p in [child, *child.parents()]):
                 continue
         except psutil.Error:
             continue
@@ -315,7 +325,7 @@ def pytest_sessionstart(session):
 def pytest_sessionfinish(session, exitstatus):
     """After everything (notebook kernels included) has shut down, nothing may be left running."""
     deadline = time.monotonic() + 15
-    while (left := _children()) and time.monotonic() < deadline:
+    while (left := _children(session_browser=True)) and time.monotonic() < deadline:
         time.sleep(0.2)
     problems = _describe_leftovers(left, [p for p in _SESSION_SCRATCH if p.exists() and p not in _scratch_before])
     if _watch is not None:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the browser harness lives in tests/support/, outside the package
 FIG = ROOT / "fig"
 VIEWPORT = {"width": 1400, "height": 860}
 
@@ -40,7 +41,7 @@ def save_png(png: bytes, path: Path) -> None:
 
 def _shoot_dashboard(browser, url: str, out: Path, viewport: dict, **wait) -> None:
     """Open a dashboard page, wait until its plots hold tasks, and save a screenshot."""
-    from montepi.browser import wait_for_plots
+    from support.browser import wait_for_plots
 
     page = browser.new_page(viewport=viewport)
     page.goto(url)
@@ -63,7 +64,7 @@ def dashboard_task_stream(browser, client, out: Path) -> None:
 
 def jupyterlab_dask_panes(browser, client, out: Path) -> None:
     """Notebook 04 with the Dask panes beside it, set up as INSTRUCTORS.md describes."""
-    from montepi.browser import dask_panes, jupyter_lab, open_notebook, run_command, wait_for_plots
+    from support.browser import dask_panes, jupyter_lab, open_notebook, run_command, wait_for_plots
 
     with jupyter_lab(ROOT / "notebooks") as lab:
         page = browser.new_page(viewport=VIEWPORT)
@@ -108,7 +109,7 @@ FIGURES: dict[str, tuple[Callable, bool]] = {
 
 def main(names: list[str]) -> int:
     """Make the named figures, or all of them."""
-    from montepi.browser import busy_cluster, chromium, chromium_problem
+    from support.browser import busy_cluster, chromium, chromium_problem
 
     unknown = sorted(set(names) - set(FIGURES))
     if unknown:

@@ -10,19 +10,18 @@ import sys
 import numpy as np
 import pytest
 
-from montepi import bench, count_inside
-from montepi.amdahl import (
-    AmdahlFit,
-    amdahl_efficiency,
+from montepi import available_cores, bench, count_inside
+from montepi.kernel import BLOCK_DARTS
+from montepi.lesson.amdahl import (
     amdahl_speedup,
     darts_for_digits,
     digits,
     fit_serial_fraction,
-    fit_times,
     gustafson_speedup,
-    serial_fraction_for,
     stderr_for,
 )
+from montepi.lesson.overheads import worker_counts
+from montepi.timing import best_of
 
 # ----------------------------------------------------------------------------- Amdahl
 
@@ -34,22 +33,12 @@ def test_amdahl_speedup_limits():
     assert amdahl_speedup(0.1, 10**9) == pytest.approx(10, rel=1e-6)  # the 1/s ceiling
     curve = amdahl_speedup(0.05, np.array([1, 2, 4, 8]))
     assert isinstance(curve, np.ndarray) and np.all(np.diff(curve) > 0)
-    assert amdahl_efficiency(0.05, 16) == pytest.approx(amdahl_speedup(0.05, 16) / 16)
 
 
 def test_gustafson_is_linear_in_workers():
     assert gustafson_speedup(0.05, 64) == pytest.approx(60.85)
     assert gustafson_speedup(0.0, 7) == pytest.approx(7)
     assert gustafson_speedup(1.0, 7) == pytest.approx(1)
-
-
-def test_serial_fraction_for_the_ten_times_cap():
-    s = serial_fraction_for(10, 1000)
-    assert s == pytest.approx(0.0990991, rel=1e-6)
-    assert amdahl_speedup(s, 1000) == pytest.approx(10)
-    assert serial_fraction_for(1000, 1000) == pytest.approx(0.0)
-    with pytest.raises(ValueError):
-        serial_fraction_for(20, 10)  # more than linear speed-up is not Amdahl
 
 
 @pytest.mark.parametrize("s", [0.0, 0.013, 0.2, 0.6])
@@ -77,28 +66,13 @@ def test_fit_serial_fraction_with_two_points_passes_through_them():
     assert s * 1.4 == pytest.approx(2 * 0.75 - 1.4)  # serial seconds = 2·T(2) − T(1)
 
 
-def test_fit_times_recovers_serial_and_parallel_seconds():
-    p = np.array([1, 2, 4, 8])
-    fit = fit_times(p, 0.25 + 3.0 / p)
-    assert isinstance(fit, AmdahlFit)
-    assert fit.serial_seconds == pytest.approx(0.25)
-    assert fit.parallel_seconds == pytest.approx(3.0)
-    assert fit.serial_fraction == pytest.approx(0.25 / 3.25)
-    assert fit.seconds(16) == pytest.approx(0.25 + 3.0 / 16)
-    assert fit.speedup(4) == pytest.approx(3.25 / (0.25 + 0.75))
-    assert "serial fraction" in str(fit)
-
-
 @pytest.mark.parametrize(
     "workers, values",
-    [([1, 2], [1.0]), ([1, 1], [1.0, 1.0]), ([0, 2], [1.0, 1.5]), ([1, 2], [1.0, -1.0])],
+    [([1, 2], [1.0]), ([0, 2], [1.0, 1.5]), ([1, 2], [1.0, -1.0])],
 )
-def test_fits_reject_bad_input(workers, values):
+def test_fit_rejects_bad_input(workers, values):
     with pytest.raises(ValueError):
-        fit_times(workers, values)
-    if len(set(workers)) > 1 or len(workers) != len(values):
-        with pytest.raises(ValueError):
-            fit_serial_fraction(workers, values)
+        fit_serial_fraction(workers, values)
 
 
 def test_fit_serial_fraction_needs_more_than_one_worker():
@@ -119,16 +93,16 @@ def test_precision_helpers_agree():
 
 
 def test_worker_counts():
-    assert bench.worker_counts(1) == [1]
-    assert bench.worker_counts(2) == [1, 2]
-    assert bench.worker_counts(8) == list(range(1, 9))
-    assert bench.worker_counts(12) == [1, 2, 4, 8, 12]
-    assert bench.worker_counts(16) == [1, 2, 4, 8, 16]
+    assert worker_counts(1) == [1]
+    assert worker_counts(2) == [1, 2]
+    assert worker_counts(8) == list(range(1, 9))
+    assert worker_counts(12) == [1, 2, 4, 8, 12]
+    assert worker_counts(16) == [1, 2, 4, 8, 16]
 
 
 def test_best_of_keeps_the_shortest_time():
     calls = []
-    seconds = bench.best_of(lambda: calls.append(1), repeat=4)
+    seconds = best_of(lambda: calls.append(1), repeat=4)
     assert len(calls) == 4 and 0 <= seconds < 1
 
 
@@ -158,13 +132,16 @@ def test_quick_bench_on_tiny_sizes_writes_json_and_markdown(tmp_path, monkeypatc
     monkeypatch.setitem(bench.QUICK, "rss_samples", 10**6)
     code = bench.main(["--quick", "--samples", "2e5", "--workers", "1", "--repeat", "1", "--out", str(tmp_path)])
     assert code == 0
-    cores = bench.available_cores()
+    cores = available_cores()
     data = json.loads((tmp_path / f"results-{cores}cores-quick.json").read_text())
     table = (tmp_path / f"results-{cores}cores-quick.md").read_text()
     assert data["mode"] == "quick"
     assert data["machine"]["cores"] == cores and data["machine"]["numpy"] == np.__version__
     assert data["rss"]["inside"] == count_inside(0, 10**6, 2017)
     assert data["kernel"]["samples"] == 10**5 and data["kernel"]["speedup"] > 0
+    assert data["buffer"]["chosen"] == BLOCK_DARTS and str(BLOCK_DARTS) in data["buffer"]["rates"]
+    assert all(rate > 0 for rate in data["buffer"]["rates"].values())
+    assert "Kernel buffer" in table
     (row,) = data["scaling"]["rows"]
     assert row["workers"] == 1
     for key in ("pool", "pool_prestarted", "distributed", "distributed_cold"):

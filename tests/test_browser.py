@@ -10,7 +10,8 @@
    panes (task stream, workers' memory, progress) next to the notebook.
 
 Screenshots go to artifacts/browser/ (git-ignored); each test prints where.
-These tests need /usr/bin/chromium and Playwright (marker ``browser``).
+These tests need /usr/bin/chromium, Playwright and pytest-playwright, whose fixtures
+launch and close the browser (marker ``browser``).
 """
 
 from __future__ import annotations
@@ -30,21 +31,24 @@ ARTIFACTS = ROOT / "artifacts" / "browser"
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright's browser is Debian's chromium, headless and offline; nothing is downloaded."""
+    from support.browser import CHROMIUM, CHROMIUM_ARGS
+
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}
+
+
 @pytest.fixture
-def browser():
-    from montepi.browser import chromium
-
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
+def page(page):
+    """pytest-playwright's page (a fresh context per test), with a 30 s default timeout."""
     page.set_default_timeout(30_000)
-    yield page
-    context.close()
+    return page
 
 
 def shoot(page, name: str) -> Path:
@@ -61,7 +65,7 @@ def digest(path: Path) -> str:
 
 
 def test_dashboard_draws_a_running_estimate(page):
-    from montepi.browser import busy_cluster, colourful_fraction, wait_for_plots
+    from support.browser import busy_cluster, colourful_fraction, wait_for_plots
 
     with busy_cluster() as (client, futures):
         link = client.dashboard_link
@@ -83,7 +87,7 @@ def test_dashboard_draws_a_running_estimate(page):
 
 
 def test_notebook_04_runs_in_jupyterlab(page):
-    from montepi.browser import bokeh_state, jupyter_lab, open_notebook, run_all_cells, stderr_outputs
+    from support.browser import bokeh_state, jupyter_lab, open_notebook, run_all_cells, stderr_outputs
 
     notebook = NOTEBOOKS / NOTEBOOK_04
     assert notebook.is_file(), f"{notebook} is missing"
@@ -123,7 +127,7 @@ def test_notebook_04_runs_in_jupyterlab(page):
 def test_dask_labextension_opens_panes(page):
     import nbformat
 
-    from montepi.browser import (
+    from support.browser import (
         busy_cluster,
         dask_panes,
         jupyter_lab,
@@ -181,7 +185,7 @@ def test_sidebar_new_cluster_listens_on_127_0_0_1_and_leaves_nothing(page):
 
     import psutil
 
-    from montepi.browser import jupyter_lab
+    from support.browser import jupyter_lab
 
     tmp = Path(tempfile.gettempdir())
     with jupyter_lab(NOTEBOOKS) as lab:

@@ -60,8 +60,9 @@ BAD = [
     (["serial", "--chunk", "0"], "chunk must be positive"),
     (["serial", "--workers", "2"], "the serial backend runs on one core"),
     (["threads"], "invalid choice: 'threads'"),
-    (["serial", "--scheduler", "tcp://127.0.0.1:8786"], "need the distributed backend"),
-    (["serial", "--timeout", "0"], "--timeout must be a positive"),
+    (["serial", "--scheduler", "tcp://127.0.0.1:8786"], "belongs to the distributed backend"),
+    (["serial", "--timeout", "0"], "timeout must be a positive"),
+    (["distributed", "--timeout", "soon"], "timeout must be a positive"),
 ]
 
 
@@ -92,6 +93,14 @@ def test_the_api_raises_the_same_messages():
         estimate_pi(10, chunk=0)
     with pytest.raises(ValueError, match="unknown backend 'gpu'"):
         estimate_pi(10, backend="gpu")
+    with pytest.raises(ValueError, match="the serial backend runs on one core"):
+        estimate_pi(10, workers=2)
+    with pytest.raises(ValueError, match="belongs to the distributed backend"):
+        estimate_pi(10, backend="pool", scheduler="tcp://127.0.0.1:8786")
+    with pytest.raises(ValueError, match="start_method belongs to the pool backend"):
+        estimate_pi(10, backend="dask", start_method="spawn")
+    with pytest.raises(ValueError, match="timeout must be a positive"):
+        estimate_pi(10, timeout=0)
 
 
 def test_dry_run_says_how_long_without_running():
@@ -104,7 +113,7 @@ def test_dry_run_says_how_long_without_running():
 def test_long_runs_show_progress_on_stderr():
     out = run_cli("serial", "-n", "6e8", timeout=300)
     assert out.returncode == 0
-    assert "% of 6e8 darts" in out.stderr and "darts/s" in out.stderr
+    assert "% of 600M darts" in out.stderr and "darts/s" in out.stderr and "left" in out.stderr
     quiet = run_cli("serial", "-n", "6e8", "--json", timeout=300)
     assert quiet.stderr == ""
 

@@ -21,7 +21,7 @@ HUB_TEMPLATE = "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"
 PROBE = r"""
 import json, logging, sys, urllib.request
 from distributed import Client
-from montepi import close_cluster, local_cluster
+from montepi import local_cluster
 
 if __name__ == "__main__":
     cluster = local_cluster(1, silence_logs=logging.CRITICAL)
@@ -40,7 +40,7 @@ if __name__ == "__main__":
                     status = status if "Bokeh" in page or "bokeh" in page else f"{status} without Bokeh"
             print(json.dumps({"link": link, "port": port, "status": status}))
     finally:
-        close_cluster(cluster)
+        cluster.close()
 """
 
 

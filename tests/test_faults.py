@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from montepi import SchedulerUnreachable, close_cluster, connect, count_inside, estimate_pi, local_cluster
+from montepi import SchedulerUnreachable, connect, count_inside, estimate_pi, local_cluster
 from montepi.backends import WorkerLost
 
 CLI = [sys.executable, "-m", "montepi"]
@@ -78,7 +78,7 @@ def test_killing_a_distributed_worker_mid_run_changes_nothing():
             wait_for(lambda: len(client.nthreads()) == 2, 30, "the nanny to restart the worker")
             assert worker_pids[0] not in client.run(os.getpid).values()
     finally:
-        close_cluster(cluster)
+        cluster.close()
 
 
 def test_a_dead_pool_worker_fails_fast_with_a_clear_message(tmp_path):
@@ -166,9 +166,9 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path):
 # -- schedulers that are not there -----------------------------------------------------------------
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from distributed.utils import open_port
+
+    return open_port("127.0.0.1")
 
 
 def test_refused_port_fails_within_the_timeout():
@@ -233,7 +233,7 @@ def test_a_busy_dashboard_port_still_gives_a_working_link():
             with urllib.request.urlopen(link, timeout=10) as page:
                 assert page.status == 200
         finally:
-            close_cluster(cluster)
+            cluster.close()
 
 
 # -- absurd sizes ----------------------------------------------------------------------------------

@@ -101,13 +101,13 @@ def test_every_backend_gives_the_identical_count(samples):
 def cluster_client():
     from distributed import Client
 
-    from montepi import close_cluster, local_cluster
+    from montepi import local_cluster
 
     cluster = local_cluster(3)
     client = Client(cluster)
     yield client
     client.close()
-    close_cluster(cluster)
+    cluster.close()
 
 
 @pytest.mark.parametrize("samples", [100_001, 100_000])

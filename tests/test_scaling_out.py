@@ -21,8 +21,8 @@ import psutil
 import pytest
 
 import montepi
-from montepi import slurm
-from montepi.processes import HandCluster, ProcessFailed
+from montepi.lesson import slurm
+from montepi.lesson.hand_cluster import HandCluster, ProcessFailed
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "notebooks" / "slurm"
@@ -115,9 +115,9 @@ def test_scheduler_file_from_the_command_line(serial):
 
 
 def test_stop_kills_a_process_that_ignores_sigterm(monkeypatch):
-    from montepi import processes
+    from montepi.lesson import hand_cluster
 
-    monkeypatch.setattr(processes, "GRACE", 0.5)
+    monkeypatch.setattr(hand_cluster, "GRACE", 0.5)
     hand = HandCluster(workers=1, nanny=False)
     worker = psutil.Process(hand.pids["worker-1"])
     worker.send_signal(signal.SIGSTOP)  # a stopped process cannot act on SIGTERM
@@ -163,7 +163,7 @@ def test_tls_cluster_same_count_and_strangers_refused(serial):
             with pytest.raises(CommClosedError, match="certificate"):
                 client.sync(connect, cluster.scheduler_address, timeout=3, **stranger)
     finally:
-        montepi.close_cluster(cluster)
+        cluster.close()
 
 
 # -- Slurm --------------------------------------------------------------------------------------------

@@ -1,13 +1,39 @@
 """montepi: estimating π with numbered Monte Carlo darts, from one core to a cluster.
 
-The lesson notebooks import everything they run in parallel from here, because
-a function defined in a notebook cannot be sent to a process started with
+The package has two rooms and a command beside them; the test and figure
+tooling lives outside it, under ``tests/support/``.
+
+The library: what a learner calls and what workers run.  Data flows
+estimate → checks → plan → backends → kernel, nothing points back up.
+
+    kernel     numbered darts: ``count_inside(start, count, seed)``, the one kernel every backend runs
+    plan       exact splits of N darts into blocks, none lost
+    darts      the darts themselves, as a NumPy or a dask array
+    result     ``Estimate``: π with its standard error
+    checks     input checks shared by ``estimate_pi`` and the command line
+    estimate   ``estimate_pi``: one entry point for every backend
+    backends   serial, pool, dask and distributed runs of a plan
+    cluster    ``local_cluster`` (the one way to start a cluster) and ``connect``
+    timing     ``best_of``: how the notebooks and the benchmark time things
+    cli        ``python -m montepi`` (with ``progress``, its rate line)
+    jupyter_exit  inside a Jupyter kernel: stops the pool's helpers at shutdown (no /tmp/pymp-* left)
+
+The lesson's props (:mod:`montepi.lesson`): code that exists only so a
+notebook can show something (the original lesson's pitfalls, a hand-started
+cluster, Slurm helpers, a memory meter, Amdahl fits, overhead measures).
+
+The benchmark (:mod:`montepi.bench`, ``python -m montepi.bench``): measure,
+report (targets, PASS/FAIL, Markdown) and its command line.  It uses the
+library and the props; nothing in them uses it.
+
+The notebooks import everything they run in parallel from here, because a
+function defined in a notebook cannot be sent to a process started with
 ``spawn`` or ``forkserver``.
 """
 
 from . import jupyter_exit as _jupyter_exit
 from .checks import BACKENDS
-from .cluster import SchedulerUnreachable, close_cluster, connect, local_cluster
+from .cluster import SchedulerUnreachable, connect, local_cluster
 from .darts import darts
 from .estimate import available_cores, estimate_pi
 from .kernel import count_block, count_inside, generator_at
@@ -21,7 +47,6 @@ __all__ = [
     "Plan",
     "SchedulerUnreachable",
     "available_cores",
-    "close_cluster",
     "connect",
     "count_block",
     "count_inside",

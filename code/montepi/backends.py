@@ -12,7 +12,8 @@ import itertools
 import multiprocessing
 import signal
 from collections.abc import Callable
-from functools import partial
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
 from .kernel import count_block
 from .plan import Block, Plan
@@ -22,10 +23,6 @@ Progress = Callable[[int], None] | None
 
 class WorkerLost(RuntimeError):
     """A pool worker process died, so a block of darts has no result."""
-
-
-def _sized_count(block: Block, seed: int) -> tuple[int, int]:
-    return block.count, count_block(block, seed)
 
 
 def _ignore_sigint() -> None:
@@ -51,7 +48,7 @@ def pool_context(start_method: str | None = None) -> multiprocessing.context.Bas
     return context
 
 
-def run_serial(plan: Plan, seed: int, workers: int = 1, progress: Progress = None) -> int:
+def run_serial(plan: Plan, seed: int, progress: Progress = None) -> int:
     """One block after another in this process."""
     inside = 0
     for block in plan:
@@ -62,35 +59,43 @@ def run_serial(plan: Plan, seed: int, workers: int = 1, progress: Progress = Non
 
 
 def run_pool(plan: Plan, seed: int, workers: int, progress: Progress = None,
-             start_method: str | None = None, poll: float = 0.25) -> int:
-    """Blocks spread over a ``multiprocessing.Pool`` of ``workers`` processes.
+             start_method: str | None = None) -> int:
+    """Blocks spread over a ``concurrent.futures.ProcessPoolExecutor`` of ``workers`` processes.
 
-    ``multiprocessing.Pool`` quietly replaces a worker that dies and then
-    waits forever for the block it was computing.  This backend watches its
-    workers and raises :class:`WorkerLost` instead, within ``poll`` seconds.
+    At most ``4 × workers`` blocks are queued at a time, so a huge plan costs
+    no memory.  A worker that dies breaks the executor, which fails every
+    pending block at once: that becomes one :class:`WorkerLost`.  On any
+    exception (Ctrl-C included) the workers are terminated, not waited for.
     """
-    context = pool_context(start_method)
+    executor = ProcessPoolExecutor(workers, mp_context=pool_context(start_method), initializer=_ignore_sigint)
     before = set(multiprocessing.active_children())
-    with context.Pool(workers, initializer=_ignore_sigint) as pool:
-        ours = [p for p in multiprocessing.active_children() if p not in before]
-        results = pool.imap_unordered(partial(_sized_count, seed=seed), plan)
-        inside = 0
-        for _ in range(len(plan)):
-            while True:
-                try:
-                    count, block_inside = results.next(timeout=poll)
-                    break
-                except multiprocessing.TimeoutError:
-                    dead = [p for p in ours if p.exitcode is not None]
-                    if dead:
-                        raise WorkerLost(
-                            f"pool worker {dead[0].pid} died (exit code {dead[0].exitcode}) "
-                            "and its block of darts was lost; run the estimate again"
-                        ) from None
-            inside += block_inside
-            if progress:
-                progress(count)
-    return inside
+    finished = False
+    try:
+        blocks = iter(plan)
+        pending: dict[Future, int] = {}  # future -> darts in its block
+        inside, room = 0, 4 * workers
+        while True:
+            for block in itertools.islice(blocks, room):  # refill what finished
+                pending[executor.submit(count_block, block, seed)] = block.count
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                inside += future.result()
+                darts = pending.pop(future)
+                if progress:
+                    progress(darts)
+            room = len(done)
+        finished = True
+        return inside
+    except BrokenProcessPool:
+        raise WorkerLost("a pool worker died (killed, or out of memory) and its block of darts was lost; "
+                         "run the estimate again") from None
+    finally:
+        if not finished:  # a running block may take a while: end the workers now
+            for process in set(multiprocessing.active_children()) - before:
+                process.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def run_dask(plan: Plan, seed: int, workers: int, progress: Progress = None, batch: int | None = None) -> int:

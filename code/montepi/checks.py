@@ -1,15 +1,16 @@
 """Input checks with messages a learner can act on.
 
 The command line and the Python API share these, so ``python -m montepi``
-and ``estimate_pi`` reject the same inputs with the same words.
+and ``estimate_pi`` reject the same inputs with the same words: the rules
+live here, the command line only translates them into its exit status.
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
+import math
 import numbers
 import os
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 #: The largest number of darts: PCG64 could go further, but a count must fit a
@@ -75,14 +76,26 @@ def check_backend(backend: object) -> str:
     return backend  # type: ignore[return-value]
 
 
-def argument_type(check: Callable[[object], object]) -> Callable[[str], object]:
-    """Wrap a check for ``argparse``'s ``type=``, so a bad value gets the check's own message."""
+def check_timeout(timeout: object) -> float:
+    """Validate a timeout: a positive number of seconds (a number, or text such as ``2.5``)."""
+    seconds = math.nan
+    if isinstance(timeout, (numbers.Real, str)) and not isinstance(timeout, bool):
+        with contextlib.suppress(ValueError):
+            seconds = float(timeout)
+    if not 0 < seconds < math.inf:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return seconds
 
-    def convert(text: str):
-        try:
-            return check(text)
-        except (TypeError, ValueError) as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
 
-    convert.__name__ = check.__name__.removeprefix("check_")  # argparse names the argument type with it
-    return convert
+def check_backend_options(backend: str, *, workers: int | None = None, cluster_given: bool = False,
+                          start_method: str | None = None) -> None:
+    """Reject options that the chosen backend would otherwise silently ignore.
+
+    ``cluster_given``: a client, scheduler address or scheduler file was given.
+    """
+    if backend == "serial" and workers not in (None, 1):
+        raise ValueError(f"the serial backend runs on one core; use pool, dask or distributed for workers={workers}")
+    if backend != "distributed" and cluster_given:
+        raise ValueError("a client, scheduler or scheduler file belongs to the distributed backend")
+    if backend != "pool" and start_method is not None:
+        raise ValueError(f"start_method belongs to the pool backend, not {backend}")

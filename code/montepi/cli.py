@@ -13,17 +13,39 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 from .backends import WorkerLost
-from .checks import BACKENDS, argument_type, check_chunk, check_samples, check_seed, check_workers
+from .checks import (
+    BACKENDS,
+    check_backend_options,
+    check_chunk,
+    check_samples,
+    check_seed,
+    check_timeout,
+    check_workers,
+)
 from .cluster import CONNECT_TIMEOUT, SchedulerUnreachable
 from .estimate import available_cores, estimate_pi
 from .kernel import count_inside
-from .progress import RateLine, format_duration
+from .progress import format_duration, rate_line
 from .result import format_samples
 
 #: Runs expected to take longer than this (seconds) are announced before they start.
 ANNOUNCE_AFTER = 60.0
+
+
+def argument_type(check: Callable[[object], object]) -> Callable[[str], object]:
+    """Wrap a check for ``argparse``'s ``type=``, so a bad value gets the check's own message."""
+
+    def convert(text: str):
+        try:
+            return check(text)
+        except (TypeError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = check.__name__.removeprefix("check_")  # argparse names the argument type with it
+    return convert
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -51,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="distributed: a running scheduler, e.g. tcp://127.0.0.1:8786")
     where.add_argument("--scheduler-file", metavar="PATH",
                        help="distributed: the JSON file written by `dask scheduler --scheduler-file`")
-    parser.add_argument("--timeout", type=float, default=CONNECT_TIMEOUT,
+    parser.add_argument("--timeout", type=argument_type(check_timeout), default=CONNECT_TIMEOUT,
                         help=f"seconds to wait for a scheduler (default {CONNECT_TIMEOUT:g})")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a sentence")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress or announcements on stderr")
@@ -87,18 +109,17 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.backend != "distributed" and (args.scheduler or args.scheduler_file):
-        parser.error("--scheduler and --scheduler-file need the distributed backend")
-    if args.backend == "serial" and args.workers not in (None, 1):
-        parser.error("the serial backend runs on one core; use pool, dask or distributed for --workers > 1")
-    if not args.timeout > 0:
-        parser.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    try:  # the rules are estimate_pi's; checked before --dry-run, which does not call it
+        check_backend_options(args.backend, workers=args.workers,
+                              cluster_given=bool(args.scheduler or args.scheduler_file))
+    except ValueError as error:
+        parser.error(str(error))
     workers = args.workers or (1 if args.backend == "serial" else available_cores())
     if args.dry_run:
         _announce(args.samples, args.seed, workers, always=True)
         return 0
     talk = not (args.quiet or args.json)
-    progress = RateLine(args.samples) if talk else None
+    bar = rate_line(args.samples) if talk else None
     if not args.quiet:
         _announce(args.samples, args.seed, workers)
     if threading.current_thread() is threading.main_thread():
@@ -106,11 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = estimate_pi(
             args.samples, seed=args.seed, backend=args.backend, workers=args.workers, chunk=args.chunk,
-            scheduler=args.scheduler, scheduler_file=args.scheduler_file, timeout=args.timeout, progress=progress,
+            scheduler=args.scheduler, scheduler_file=args.scheduler_file, timeout=args.timeout,
+            progress=bar.update if bar is not None else None,
         )
     except (KeyboardInterrupt, _Terminated) as stop:
-        if progress:
-            progress.close()
+        if bar is not None:
+            bar.close()
         print("montepi: interrupted; stopped all workers", file=sys.stderr)
         return 130 if isinstance(stop, KeyboardInterrupt) else 143
     except (ValueError, TypeError, SchedulerUnreachable) as error:
@@ -119,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     except WorkerLost as error:
         print(f"montepi: error: {error}", file=sys.stderr)
         return 1
-    if progress:
-        progress.close()
+    if bar is not None:
+        bar.close()
     print(json.dumps(result.to_dict()) if args.json else result)
     return 0

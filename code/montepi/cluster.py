@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import json
 import logging
 import shutil
@@ -32,46 +33,54 @@ class SchedulerUnreachable(ConnectionError):
     """No scheduler answered at the given address or scheduler file."""
 
 
+@functools.cache
+def _scratch_cluster_class() -> type:
+    """``distributed.LocalCluster`` owning a private scratch directory (made on first use: dask imports slowly)."""
+    import distributed
+
+    class LocalCluster(distributed.LocalCluster):
+        """A ``LocalCluster`` whose scratch space is a private temporary folder, removed when it closes."""
+
+        def __init__(self, **options) -> None:
+            scratch = tempfile.mkdtemp(prefix="montepi-scratch-")
+            # Removed on close, or at the latest when the object is collected or Python exits.
+            self._remove_scratch = weakref.finalize(self, shutil.rmtree, scratch, ignore_errors=True)
+            # The scheduler has a scratch directory of its own; without its local_directory it makes
+            # a dask-scratch-space folder shared by every user in the system temp dir.
+            options.setdefault("scheduler_kwargs", {}).setdefault("local_directory", scratch)
+            try:
+                super().__init__(local_directory=scratch, **options)
+            except BaseException:
+                self._remove_scratch()
+                raise
+
+        async def _close(self) -> None:
+            try:
+                await super()._close()
+            finally:
+                self._remove_scratch()
+
+    return LocalCluster
+
+
 def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: int = 0, **kwargs):
-    """A ``LocalCluster`` of ``workers`` single-threaded worker processes.
+    """A ``LocalCluster`` of ``workers`` single-threaded worker processes, with the lesson's safe defaults.
 
-    Close it (``with`` or ``.close()``) and its scratch directory goes too.
+    It listens on ``host`` (127.0.0.1), its dashboard takes a free port, and
+    its scratch space is a private folder that goes when the cluster is
+    closed (``with local_cluster() as cluster:`` or ``cluster.close()``).
+    Other keyword arguments go to ``distributed.LocalCluster``.
     """
-    from distributed import LocalCluster
-
-    scratch = tempfile.mkdtemp(prefix="montepi-scratch-")
     options = dict(
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
         host=host,
         dashboard_address=f"{host}:{dashboard_port}",
-        local_directory=scratch,
-        # The scheduler has a scratch directory of its own; without this it
-        # makes a shared dask-scratch-space folder in the system temp dir.
-        scheduler_kwargs={"local_directory": scratch},
         silence_logs=logging.ERROR,
     )
     options.update(kwargs)
-    try:
-        cluster = LocalCluster(**options)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
-    # The scratch directory goes when the cluster is closed with close_cluster(),
-    # or at the latest when the cluster object is collected or Python exits.
-    cluster._montepi_cleanup = weakref.finalize(cluster, shutil.rmtree, scratch, ignore_errors=True)
-    return cluster
-
-
-def close_cluster(cluster) -> None:
-    """Close a cluster from :func:`local_cluster` and remove its scratch space."""
-    try:
-        cluster.close()
-    finally:
-        cleanup = getattr(cluster, "_montepi_cleanup", None)
-        if cleanup is not None:
-            cleanup()
+    return _scratch_cluster_class()(**options)
 
 
 def _scheduler_answers(address: str, timeout: float, security=None) -> None:
@@ -137,9 +146,5 @@ def client_for(*, client=None, address: str | None = None, scheduler_file=None,
         return
     from distributed import Client
 
-    cluster = local_cluster(workers)
-    try:
-        with Client(cluster) as started:
-            yield started
-    finally:
-        close_cluster(cluster)
+    with local_cluster(workers) as cluster, Client(cluster) as started:
+        yield started

@@ -6,8 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from . import backends
-from .checks import check_backend, check_chunk, check_samples, check_seed, check_workers
+from . import backends, checks
 from .cluster import CONNECT_TIMEOUT, client_for
 from .plan import default_chunk, plan_blocks
 from .result import Estimate
@@ -42,24 +41,24 @@ def estimate_pi(
     throws) gives the same ``inside``.
 
     backend
-        ``"serial"`` (this process), ``"pool"`` (a ``multiprocessing.Pool``),
+        ``"serial"`` (this process), ``"pool"`` (a pool of processes; ``start_method``
+        picks how they start),
         ``"dask"`` (dask's local threaded scheduler) or ``"distributed"``
         (``client``, or a scheduler at ``scheduler``/``scheduler_file``, or a
         fresh ``LocalCluster`` on 127.0.0.1 that is closed afterwards).
     workers
         Processes or threads to use; defaults to the available cores.
     """
-    samples = check_samples(samples)
-    seed = check_seed(seed)
-    backend = check_backend(backend)
+    samples = checks.check_samples(samples)
+    seed = checks.check_seed(seed)
+    backend = checks.check_backend(backend)
     if workers is not None:
-        workers = check_workers(workers)
+        workers = checks.check_workers(workers)
     if chunk is not None:
-        chunk = check_chunk(chunk)
-    if backend == "serial" and workers not in (None, 1):
-        raise ValueError(f"the serial backend runs on one core; use pool, dask or distributed for workers={workers}")
-    if backend != "distributed" and (client is not None or scheduler or scheduler_file):
-        raise ValueError("client, scheduler and scheduler_file belong to the distributed backend")
+        chunk = checks.check_chunk(chunk)
+    checks.check_backend_options(backend, workers=workers, start_method=start_method,
+                                 cluster_given=client is not None or bool(scheduler or scheduler_file))
+    timeout = checks.check_timeout(timeout)
 
     began = time.perf_counter()
     if backend == "distributed":
@@ -72,7 +71,7 @@ def estimate_pi(
         workers = 1 if backend == "serial" else workers or available_cores()
         plan = plan_blocks(samples, chunk=chunk or default_chunk(samples, workers))
         if backend == "serial":
-            inside = backends.run_serial(plan, seed, progress=progress)
+            inside = backends.run_serial(plan, seed, progress)
         elif backend == "pool":
             inside = backends.run_pool(plan, seed, workers, progress, start_method=start_method)
         else:

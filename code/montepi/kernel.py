@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Darts per buffer: 2**16 darts are 1 MiB of float64, which stays in L2/L3
-#: cache and amortises NumPy's per-call overhead (measured in ``montepi.bench``).
+#: Darts per buffer: 2**16 darts are 1 MiB of float64, small enough to stay in
+#: L2/L3 cache, large enough that NumPy's per-call overhead (microseconds) is
+#: small beside each buffer's work.  ``montepi.bench`` times 2**12 … 2**20
+#: ("Kernel buffer" in its report); the count is the same at any size.
 BLOCK_DARTS = 2**16
 
 

@@ -1,12 +1,14 @@
-"""A rate line on stderr for long command-line runs."""
+"""The command line's rate line on stderr (tqdm draws it) and how long a run will take, in words."""
 
 from __future__ import annotations
 
 import sys
-import time
 from typing import TextIO
 
-from .result import format_samples
+from tqdm import tqdm
+
+#: Seconds before the rate line appears: short runs print nothing.
+SHOW_AFTER = 1.0
 
 
 def format_duration(seconds: float) -> str:
@@ -24,37 +26,13 @@ def format_duration(seconds: float) -> str:
     return " ".join(parts)
 
 
-class RateLine:
-    """Call it with darts done; it reports progress, rate and time left.
+def rate_line(total: int, stream: TextIO = sys.stderr) -> tqdm:
+    """A tqdm bar for ``total`` darts: call its ``update(darts)`` as each block finishes, ``close()`` at the end.
 
-    Silent for the first ``after`` seconds, so short runs print nothing.  On a
-    terminal it redraws one line; in a log it writes a line every ``every`` s.
+    Silent for the first second; redrawn on a terminal, a line every 5 s in a log;
+    it clears itself on close so the result line stands alone.
     """
-
-    def __init__(self, total: int, stream: TextIO = sys.stderr, after: float = 1.0, every: float | None = None):
-        self.total, self.done, self.stream = total, 0, stream
-        self.tty = stream.isatty()
-        self.every = every if every is not None else (0.25 if self.tty else 5.0)
-        self.began = time.perf_counter()
-        self.next_report = self.began + after
-        self.printed = False
-
-    def __call__(self, darts: int) -> None:
-        self.done += darts
-        now = time.perf_counter()
-        if now < self.next_report or self.done >= self.total:  # the result line follows at once
-            return
-        self.next_report = now + self.every
-        rate = self.done / (now - self.began)
-        left = (self.total - self.done) / rate if rate else float("inf")
-        line = (f"{100 * self.done / self.total:5.1f} % of {format_samples(self.total)} darts, "
-                f"{rate:.3g} darts/s, about {format_duration(left)} left")
-        self.stream.write(f"\r{line}   " if self.tty else line + "\n")
-        self.stream.flush()
-        self.printed = True
-
-    def close(self) -> None:
-        """End the redrawn line so the result starts on a line of its own."""
-        if self.printed and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
+    tty = stream.isatty()
+    return tqdm(total=total, file=stream, unit=" darts", unit_scale=True, delay=SHOW_AFTER,
+                mininterval=0.25 if tty else 5.0, leave=False, dynamic_ncols=tty,
+                bar_format="{percentage:5.1f} % of {total_fmt} darts, {rate_fmt}, about {remaining} left")

@@ -7,8 +7,8 @@ demonstrates live:
 * :func:`naive_inside` materialises every dart (16 bytes each) and three more
   full-size temporaries: memory grows with N.
 * :func:`inside_with_global_seed` draws from NumPy's *global* random state,
-  seeded once when this module is imported.  Every worker process starts from
-  that same state, so workers throw the same darts.
+  seeded once "at the top" by :func:`seed_global_generator`.  Every worker
+  process starts from that same state, so workers throw the same darts.
 * :func:`truncated_partition` is ``int(N / ncores)`` per worker: the
   remainder is silently dropped.
 """
@@ -17,10 +17,19 @@ from __future__ import annotations
 
 import numpy as np
 
-# The trap: a seed set at import time.  A forked worker inherits this state; a
-# spawned worker re-imports the module and sets it again.  Either way, every
-# worker starts with the same random numbers.
-np.random.seed(2017)
+#: The seed of the trap.
+GLOBAL_SEED = 2017
+
+
+def seed_global_generator(seed: int = GLOBAL_SEED) -> None:
+    """The trap: seed NumPy's *global* generator once, as the top of a script often does.
+
+    A forked worker inherits the seeded state; a spawned worker that runs this
+    at its start (a pool ``initializer``) sets the same state again.  Either
+    way, every worker starts with the same random numbers.  (Called only when
+    asked: importing this module changes no global state.)
+    """
+    np.random.seed(seed)
 
 
 def naive_inside(samples: int, seed: int = 2017) -> int:

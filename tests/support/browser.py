@@ -1,8 +1,9 @@
 """Drive the dask dashboard and JupyterLab in a real, headless Chromium.
 
-Shared by ``tests/test_browser.py`` (which proves that the dashboard draws and
-that notebook 04 runs in JupyterLab) and ``scripts/make_figures.py`` (which
-takes the screenshots in ``fig/``).  Needs Playwright for Python and Debian's
+Test and figure tooling, not part of the installed package: shared by
+``tests/test_browser.py`` (which proves that the dashboard draws and that
+notebook 04 runs in JupyterLab) and ``scripts/make_figures.py`` (which takes
+the screenshots in ``fig/``).  Needs Playwright for Python and Debian's
 ``/usr/bin/chromium``; nothing here downloads a browser.
 
 Why a real browser: the dashboard is a Bokeh app that draws its plots only
@@ -18,7 +19,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+#: The checkout this harness lives in (tests/support/browser.py): JupyterLab gets its .dask settings.
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 #: Headless, offline, no state: nothing phones home or waits for a GPU.
 CHROMIUM_ARGS = [
@@ -100,24 +102,15 @@ def busy_cluster(samples: int = 10**10, chunk: int = 2**23, workers: int = 2, se
     """
     from distributed import Client
 
-    from .cluster import close_cluster, local_cluster
-    from .kernel import count_block
-    from .plan import plan_blocks
+    from montepi import count_block, local_cluster, plan_blocks
 
-    cluster = local_cluster(workers, silence_logs=logging.CRITICAL)
-    try:
-        with Client(cluster) as client:
-            futures = (
-                client.map(count_block, list(plan_blocks(samples, chunk=chunk)), seed=seed, pure=True)
-                if samples
-                else []
-            )
-            try:
-                yield client, futures
-            finally:
-                client.cancel(futures)
-    finally:
-        close_cluster(cluster)
+    with local_cluster(workers, silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
+        blocks = list(plan_blocks(samples, chunk=chunk)) if samples else []
+        futures = client.map(count_block, blocks, seed=seed, pure=True)
+        try:
+            yield client, futures
+        finally:
+            client.cancel(futures)
 
 
 def bokeh_state(page_or_frame) -> dict | None:
@@ -154,13 +147,6 @@ def colourful_fraction(png: bytes, spread: int = 60) -> float:
 
     rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
     return float(np.mean(rgb.max(axis=2) - rgb.min(axis=2) > spread))
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -217,10 +203,12 @@ def jupyter_lab(notebooks: Path, *, timeout: float = 60.0, log: Path | None = No
         IPYTHONDIR=str(tmp / "ipython"),
         JUPYTERLAB_SETTINGS_DIR=str(settings),
         JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
-        DASK_CONFIG=env.get("DASK_CONFIG", str(Path(__file__).resolve().parents[2] / ".dask")),
+        DASK_CONFIG=env.get("DASK_CONFIG", str(REPO / ".dask")),
     )
     (tmp / "home").mkdir()
-    port, token = free_port(), os.urandom(16).hex()
+    from distributed.utils import open_port
+
+    port, token = open_port("127.0.0.1"), os.urandom(16).hex()
     command = [
         str(Path(sys.executable).with_name("jupyter")),
         "lab",

@@ -8,8 +8,8 @@ workers speed it up by at most
 Rearranged, ``1/S = s + (1 - s)/p`` is a straight line in ``1/p``, so the
 serial fraction that best explains a set of measured speed-ups is a linear
 least-squares problem; :func:`fit_serial_fraction` solves it with
-``np.linalg.lstsq``.  :func:`fit_times` fits the same model to raw seconds,
-``T(p) = serial + parallel / p``, which also says how many *seconds* are serial.
+``np.linalg.lstsq``.  The serial fraction times the one-worker time gives
+the *seconds* that do not shrink with more workers.
 
 Gustafson: if the problem grows with the workers (``p`` times the darts on
 ``p`` workers), the scaled speed-up is ``s + (1 - s) p``: nearly linear.
@@ -22,11 +22,10 @@ about ``-log10(stderr)`` digits.  Each extra digit costs 100× the darts.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-from .result import standard_error
+from ..result import standard_error
 
 #: Probability that a dart lands inside the quarter circle.
 Q = math.pi / 4
@@ -39,57 +38,11 @@ def amdahl_speedup(serial_fraction: float, workers):
     return float(result) if result.ndim == 0 else result
 
 
-def amdahl_efficiency(serial_fraction: float, workers):
-    """Amdahl's speed-up divided by the number of workers (1.0 is perfect)."""
-    return amdahl_speedup(serial_fraction, workers) / np.asarray(workers, dtype=float)
-
-
 def gustafson_speedup(serial_fraction: float, workers):
     """Gustafson's scaled speed-up ``s + (1 - s)·p`` when the work grows with ``p``."""
     p = np.asarray(workers, dtype=float)
     result = serial_fraction + (1.0 - serial_fraction) * p
     return float(result) if result.ndim == 0 else result
-
-
-def serial_fraction_for(speedup: float, workers: float) -> float:
-    """The serial fraction at which ``workers`` give exactly ``speedup`` (solving Amdahl for s)."""
-    if not 1 <= speedup <= workers:
-        raise ValueError(f"a speed-up on {workers} workers lies between 1 and {workers}, got {speedup}")
-    if workers == 1:
-        return 0.0
-    return (1 / speedup - 1 / workers) / (1 - 1 / workers)
-
-
-@dataclass(frozen=True)
-class AmdahlFit:
-    """Amdahl's law fitted to timings ``T(p) = serial_seconds + parallel_seconds / p``."""
-
-    serial_seconds: float
-    parallel_seconds: float
-
-    @property
-    def one_worker_seconds(self) -> float:
-        """The model's time on one worker."""
-        return self.serial_seconds + self.parallel_seconds
-
-    @property
-    def serial_fraction(self) -> float:
-        """The share of the one-worker time that does not shrink with more workers."""
-        return self.serial_seconds / self.one_worker_seconds
-
-    def seconds(self, workers):
-        """Predicted wall-clock time on ``workers``."""
-        return self.serial_seconds + self.parallel_seconds / np.asarray(workers, dtype=float)
-
-    def speedup(self, workers):
-        """Predicted speed-up over one worker."""
-        return amdahl_speedup(self.serial_fraction, workers)
-
-    def __str__(self) -> str:
-        return (
-            f"T(p) = {self.serial_seconds:.3g} s + {self.parallel_seconds:.3g} s / p"
-            f"  (serial fraction s = {self.serial_fraction:.3g})"
-        )
 
 
 def _check(workers, values, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -116,16 +69,6 @@ def fit_serial_fraction(workers, speedups) -> float:
     y = 1.0 / speedup - 1.0 / p
     (s,), *_ = np.linalg.lstsq(x[:, None], y, rcond=None)
     return float(s)
-
-
-def fit_times(workers, seconds) -> AmdahlFit:
-    """Least-squares ``T(p) = a + b/p`` through measured wall-clock times."""
-    p, t = _check(workers, seconds, "seconds")
-    if len(np.unique(p)) < 2:
-        raise ValueError("need timings at two or more different worker counts")
-    design = np.column_stack([np.ones_like(p), 1.0 / p])
-    (a, b), *_ = np.linalg.lstsq(design, t, rcond=None)
-    return AmdahlFit(serial_seconds=float(a), parallel_seconds=float(b))
 
 
 def stderr_for(samples: float) -> float:

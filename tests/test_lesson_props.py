@@ -1,4 +1,4 @@
-"""The helpers notebooks 01 and 02 use to measure memory and to read a dead worker's error."""
+"""The lesson props notebooks 01 and 02 use (montepi.lesson): memory meter, worker log, the original code."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from montepi import count_inside
-from montepi.classic import naive_inside
-from montepi.memory import mib, peak_memory
-from montepi.workerlog import last_line, stderr_to
+from montepi.lesson.memory import mib, peak_memory
+from montepi.lesson.pitfalls import naive_inside
+from montepi.lesson.workerlog import last_line, stderr_to
 
 
 def test_peak_memory_sees_numpy_buffers_and_returns_the_result():

@@ -1,0 +1,38 @@
+"""The montepi benchmark: darts per second from one core to all of them, in one run.
+
+    python -m montepi.bench                # full run (a few minutes on 2 cores)
+    python -m montepi.bench --quick        # CI-sized: smaller N, 1e9 darts for the memory check
+    ./lesson bench --out /tmp/b --workers 4
+
+It measures, on this machine and in this one run:
+
+* the kernel (``count_inside``) against the original lesson's naive pattern
+  (``montepi.lesson.pitfalls.naive_inside``: whole arrays, sqrt, where, len), same N;
+* ``pool`` and ``distributed`` on 1 … ``--workers`` workers, best of ``--repeat``:
+  ``pool`` as ``estimate_pi`` runs it (a fresh pool per call, start-up
+  included) and on a pool started beforehand; ``distributed`` on a
+  ``LocalCluster`` started beforehand (as a notebook user has one) and as
+  ``estimate_pi`` runs it without a client (a cluster started and closed per call);
+* the peak resident memory of a serial run of 1e10 darts (1e9 with ``--quick``)
+  in a fresh child process.
+
+It writes ``results-<cores>cores.json`` and ``.md`` under ``--out`` (default:
+the current directory; ``./lesson bench`` writes to the checkout's
+``benchmarks/``), prints the table, and reports each target as PASS or FAIL.
+It exits 0 either way: targets are reported, not asserted, because timings on
+a shared machine are noise-prone.
+
+measure   what is measured (it times with :func:`montepi.timing.best_of` and
+          :mod:`montepi.lesson.overheads`, as notebook 06 does)
+report    targets, PASS/FAIL verdicts and the Markdown table
+cli       the command line
+"""
+
+from __future__ import annotations
+
+from .cli import main
+from .measure import FULL, QUICK, kernel_vs_naive, machine_info, peak_rss, run, scaling
+from .report import TARGETS, markdown, verdicts, write
+
+__all__ = ["FULL", "QUICK", "TARGETS", "kernel_vs_naive", "machine_info", "main", "markdown", "peak_rss", "run",
+           "scaling", "verdicts", "write"]

@@ -1,0 +1,53 @@
+"""The benchmark's command line: run, write JSON and Markdown, print the table."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..checks import check_samples, check_workers
+from ..cli import argument_type
+from ..estimate import available_cores
+from .measure import run
+from .report import markdown, write
+
+
+def _workers(text: str) -> int:
+    """``max`` (the available cores) or a worker count that estimate_pi accepts."""
+    return available_cores() if text == "max" else argument_type(check_workers)(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: run, write, print; exit 0 whether targets pass or not."""
+    parser = argparse.ArgumentParser(
+        prog="python -m montepi.bench",
+        description="Measure montepi's darts/s (kernel, pool, distributed) and peak memory; "
+        "write JSON and a Markdown table; report targets as PASS/FAIL.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="CI-sized run: 1e8 darts for scaling, 1e9 for the memory check"
+    )
+    parser.add_argument("--out", type=Path, default=Path("."),
+                        help="output folder (default: the current directory; ./lesson bench uses benchmarks/)")
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        metavar="N|max",
+        help="largest worker count to try (default: max = the cores available)",
+    )
+    parser.add_argument(
+        "--samples",
+        type=argument_type(check_samples),
+        default=None,
+        metavar="N",
+        help="darts for the scaling runs (default 4e8, 1e8 with --quick; more above 2 cores)",
+    )
+    parser.add_argument("--repeat", type=int, default=3, metavar="R", help="timings per figure, best kept (default 3)")
+    args = parser.parse_args(argv)
+    results = run(quick=args.quick, workers=args.workers, samples=args.samples, repeat=args.repeat)
+    json_path, md_path = write(results, args.out)
+    print(markdown(results))
+    print(f"wrote {json_path} and {md_path}")
+    return 0
+

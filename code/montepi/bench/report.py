@@ -1,0 +1,164 @@
+"""The benchmark's report: each target beside its measured value (PASS/FAIL), and a Markdown table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..result import format_samples
+
+#: Targets the lesson's package is meant to meet (reported, not asserted).
+TARGETS = {
+    "kernel_speedup": 4.0,  # kernel ÷ naive darts/s, one core
+    "efficiency": 0.9,  # parallel efficiency on 2 cores at N ≥ 4e8
+    "dist_over_pool": 0.95,  # distributed ÷ pool darts/s
+    "peak_rss_mb": 150.0,  # peak RSS of a 1e10-dart serial run, MB (10**6 bytes)
+}
+
+
+def verdicts(results: dict) -> list[dict]:
+    """Each target beside its measured value, with PASS or FAIL."""
+    out = []
+
+    def add(name: str, value: float, target: float, higher: bool, shown: str, note: str = "", unit: str = "") -> None:
+        ok = value >= target if higher else value <= target
+        out.append(
+            {
+                "measure": name,
+                "value": value,
+                "shown": shown,
+                "target": target,
+                "target_shown": ("≥ " if higher else "≤ ") + f"{target:g}{unit}",
+                "pass": ok,
+                "note": note,
+            }
+        )
+
+    k = results["kernel"]
+    add(
+        f"kernel ÷ naive darts/s, one core, N = {format_samples(k['samples'])}",
+        k["speedup"],
+        TARGETS["kernel_speedup"],
+        True,
+        f"{k['speedup']:.1f}×",
+        unit="×",
+    )
+    s = results["scaling"]
+    top = s["rows"][-1]
+    p, n = top["workers"], format_samples(s["samples"])
+    if p > 1:
+        add(
+            f"parallel efficiency, pool ×{p} (start-up included), N = {n}",
+            top["pool_efficiency"],
+            TARGETS["efficiency"],
+            True,
+            f"{top['pool_efficiency']:.2f}",
+        )
+        add(
+            f"parallel efficiency, distributed ×{p} (cluster started before), N = {n}",
+            top["distributed_efficiency"],
+            TARGETS["efficiency"],
+            True,
+            f"{top['distributed_efficiency']:.2f}",
+        )
+    ratio = top["distributed_rate"] / top["pool_rate"]
+    add(
+        f"distributed ÷ pool darts/s, ×{p}, as used (cluster before, pool per call)",
+        ratio,
+        TARGETS["dist_over_pool"],
+        True,
+        f"{ratio:.2f}",
+    )
+    r = results["rss"]
+    add(
+        f"peak RSS, serial {format_samples(r['samples'])} darts (fresh process)",
+        r["peak_rss_mb"],
+        TARGETS["peak_rss_mb"],
+        False,
+        f"{r['peak_rss_mb']:.0f} MB",
+        "" if r["samples"] >= 10**10 else "target is for 1e10 darts; --quick runs 1e9",
+        unit=" MB",
+    )
+    return out
+
+
+def _rate(x: float) -> str:
+    return f"{x / 1e6:,.0f} M"
+
+
+def markdown(results: dict) -> str:
+    """The results as a Markdown report: machine, targets, scaling table, definitions."""
+    m, k, s, r = results["machine"], results["kernel"], results["scaling"], results["rss"]
+    load = m.get("load_average_at_start")
+    lines = [
+        f"### {m['cores']} cores — {m['cpu']} ({results['mode']} mode, {m['date']})",
+        "",
+        f"{m['cores']} usable cores ({m['logical_cpus']} logical CPUs), {m['ram_gb']} GB RAM, {m['os']}; "
+        f"Python {m['python']}, NumPy {m['numpy']}, dask {m['dask']}, distributed {m['distributed']}."
+        + (f" Load average at start: {', '.join(map(str, load))}." if load else ""),
+        "",
+        "| Measure | Measured | Target | Result |",
+        "|---|---:|---:|:---:|",
+    ]
+    for t in results["targets"]:
+        note = f" ({t['note']})" if t["note"] else ""
+        lines.append(
+            f"| {t['measure']}{note} | {t['shown']} | {t['target_shown']} | {'PASS' if t['pass'] else 'FAIL'} |"
+        )
+    lines += [
+        "",
+        f"One core, N = {format_samples(k['samples'])}: kernel {_rate(k['kernel_rate'])} darts/s, "
+        f"naive {_rate(k['naive_rate'])} darts/s. Serial `estimate_pi`, N = {format_samples(s['samples'])}: "
+        f"{_rate(s['serial_rate'])} darts/s ({s['serial_s']:.2f} s). Peak RSS {r['peak_rss_mb']:.0f} MB "
+        f"(of which {r['import_rss_mb']:.0f} MB is Python + NumPy + montepi after import) for "
+        f"{format_samples(r['samples'])} serial darts in {r['seconds']:.0f} s.",
+        "",
+    ]
+    if "buffer" in results:
+        b = results["buffer"]
+        lines += [
+            f"Kernel buffer (`BLOCK_DARTS` = {b['chosen']:_} darts), one core, N = {format_samples(b['samples'])}: "
+            + ", ".join(f"{int(size):_} darts {_rate(rate)}" for size, rate in b["rates"].items())
+            + " darts/s.",
+            "",
+        ]
+    lines += [
+        f"Strong scaling, N = {format_samples(s['samples'])} darts, best of {results['repeat']}, "
+        "darts/s (parallel efficiency = darts/s ÷ (workers × serial darts/s)):",
+        "",
+        "| workers | tasks | pool, start-up included | pool, started before | distributed, cluster started before "
+        "| distributed, cluster started per call | pool start-up | LocalCluster start-up |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in s["rows"]:
+        cells = [
+            f"{_rate(row[f'{key}_rate'])} ({row[f'{key}_efficiency']:.2f})"
+            for key in ("pool", "pool_prestarted", "distributed", "distributed_cold")
+        ]
+        lines.append(
+            f"| {row['workers']} | {row['tasks']} | "
+            + " | ".join(cells)
+            + f" | {row['pool_startup_s']:.3f} s | {row['cluster_startup_s']:.2f} s |"
+        )
+    lines += [
+        "",
+        'How each column is timed: *pool, start-up included* is `estimate_pi(backend="pool")`, which '
+        "starts and stops a pool on every call (the forkserver itself is already running); *pool, started "
+        "before* maps the same blocks over a pool created before the clock starts; *distributed, cluster "
+        "started before* passes the client of a running `LocalCluster` (as a notebook user has one); "
+        '*distributed, cluster started per call* is `estimate_pi(backend="distributed")` without a client. '
+        "The distributed ÷ pool target compares the two as a user meets them: cluster started before, "
+        "pool per call.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write(results: dict, out: Path) -> tuple[Path, Path]:
+    """Write ``results-<cores>cores[-quick].json`` and ``.md`` under ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"results-{results['machine']['cores']}cores" + ("-quick" if results["mode"] == "quick" else "")
+    json_path, md_path = out / f"{stem}.json", out / f"{stem}.md"
+    json_path.write_text(json.dumps(results, indent=2) + "\n")
+    md_path.write_text(markdown(results))
+    return json_path, md_path

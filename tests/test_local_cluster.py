@@ -1,0 +1,43 @@
+"""The one way the lesson starts a local cluster: 127.0.0.1, a free dashboard port, private scratch gone on close."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+
+import pytest
+from distributed import Client
+
+from montepi import count_inside, estimate_pi, local_cluster
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """Make tempfile put its folders in ``tmp_path``, where we can watch them."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.parametrize("closing", ["with", "close()"])
+def test_scratch_lives_exactly_as_long_as_the_cluster(private_tmp, closing):
+    cluster = local_cluster(1, silence_logs=logging.CRITICAL)
+    try:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        assert "127.0.0.1:" in cluster.dashboard_link and ":8787/" not in cluster.dashboard_link
+        (scratch,) = private_tmp.glob("montepi-scratch-*")
+        with Client(cluster) as client:
+            assert estimate_pi(10**5, backend="distributed", client=client).inside == count_inside(0, 10**5, 2017)
+        assert any(scratch.iterdir())  # the workers' space is in it
+    finally:
+        if closing == "with":
+            with cluster:
+                pass
+        else:
+            cluster.close()
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_a_cluster_that_fails_to_start_leaves_no_scratch(private_tmp):
+    with pytest.raises(RuntimeError, match="failed to start"):  # each worker rejects the unknown option
+        local_cluster(1, silence_logs=logging.CRITICAL, no_such_option=True)
+    assert list(private_tmp.iterdir()) == []

@@ -66,12 +66,12 @@ EOF
     for f in /etc/apt/apt.conf.d/*; do
         [ -e "$dir/etc/apt/apt.conf.d/$(basename "$f")" ] || cp "$f" "$dir/etc/apt/apt.conf.d/"
     done
-    # pip: system-wide, XDG and root's own settings.
+    # pip: system-wide, XDG and this user's own settings, each where pip looks for it (the
+    # commands inside run as root, or as a user whose settings are these too).
     [ -f /etc/pip.conf ] && cp /etc/pip.conf "$dir/etc/pip.conf"
     [ -d /etc/xdg/pip ] && mkdir -p "$dir/etc/xdg" && cp -r /etc/xdg/pip "$dir/etc/xdg/"
-    for f in "$HOME/.config/pip/pip.conf" "$HOME/.pip/pip.conf"; do
-        [ -f "$f" ] && mkdir -p "$dir/etc/xdg/pip" && cat "$f" >> "$dir/etc/xdg/pip/pip.conf"
-    done
+    [ -f "$HOME/.config/pip/pip.conf" ] && mkdir -p "$dir/root/.config/pip" && cp "$HOME/.config/pip/pip.conf" "$dir/root/.config/pip/"
+    [ -f "$HOME/.pip/pip.conf" ] && mkdir -p "$dir/root/.pip" && cp "$HOME/.pip/pip.conf" "$dir/root/.pip/"
     # Certificates this machine trusts beyond Debian's (a proxy's CA, …).
     if compgen -G "/usr/local/share/ca-certificates/*" >/dev/null; then
         mkdir -p "$dir/usr/local/share/ca-certificates"

@@ -37,18 +37,11 @@ MAY_BE_WITHOUT = ("slurm", "browser", "chroot")
 
 
 def slurm_problem() -> str | None:
-    """Why Slurm cannot be used here, or None when a node is up."""
-    if not shutil.which("sbatch") or not shutil.which("sinfo"):
-        return "Slurm is not installed; start a throwaway one with `./lesson slurm-up` (root, Debian)"
-    try:
-        state = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=10)
-    except subprocess.TimeoutExpired:
-        return "sinfo did not answer; is slurmctld running? (`./lesson slurm-up`)"
-    if state.returncode != 0 or not state.stdout.strip():
-        return "no Slurm controller answers; start one with `./lesson slurm-up`"
-    if not any(s.startswith(("idle", "mix", "alloc")) for s in state.stdout.split()):
-        return f"the Slurm node is not usable (state {state.stdout.strip()}); restart with `./lesson slurm-up`"
-    return None
+    """Why Slurm cannot be used here, or None when a node is up (the same check as notebook 05's %%needs_slurm)."""
+    from montepi.lesson.slurm import HOW_TO_GET_ONE, problem
+
+    reason = problem()
+    return f"{reason}; {HOW_TO_GET_ONE}" if reason else None
 
 
 def browser_problem() -> str | None:

@@ -1,4 +1,4 @@
-"""Regenerate every figure in fig/ from real runs (``./lesson figures``).
+"""Regenerate every figure in notebooks/fig/ from real runs (``./lesson figures``).
 
     ./lesson figures                     # all of them
     ./lesson figures dashboard-status    # some (names without .png)
@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the browser harness lives in tests/support/, outside the package
-FIG = ROOT / "fig"
+FIG = ROOT / "notebooks" / "fig"  # under notebooks/: JupyterLab (./lesson lab) serves that folder
 VIEWPORT = {"width": 1400, "height": 860}
 
 

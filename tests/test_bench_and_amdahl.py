@@ -144,10 +144,12 @@ def test_quick_bench_on_tiny_sizes_writes_json_and_markdown(tmp_path, monkeypatc
     assert "Kernel buffer" in table
     (row,) = data["scaling"]["rows"]
     assert row["workers"] == 1
-    for key in ("pool", "pool_prestarted", "distributed", "distributed_cold"):
+    for key in ("threads", "pool", "pool_prestarted", "distributed", "distributed_cold"):
         assert row[f"{key}_rate"] > 0
+    assert data["numba"]["identical"] is True and data["numba"]["speedup"] > 0
     measures = [t["measure"] for t in data["targets"]]
     assert any("kernel" in m for m in measures) and any("peak RSS" in m for m in measures)
+    assert any(m.startswith("numba ÷ NumPy kernel") for m in measures)
     assert all(isinstance(t["pass"], bool) for t in data["targets"])
     # The Markdown file is the table that was printed, with a verdict for every target.
     out = capsys.readouterr().out

@@ -133,14 +133,44 @@ def kernel_vs_naive(samples: int, repeat: int) -> dict:
     }
 
 
+def numba_vs_numpy(samples: int, repeat: int) -> dict:
+    """Darts/s of the numba kernel and of the NumPy kernel, one core, same darts, in one run.
+
+    numba compiles (or loads its cache) before any clock starts, and the two
+    are timed in turn, NumPy then numba, ``repeat`` times, keeping each one's
+    best.  The clock is this thread's CPU time: both kernels run in this
+    thread, and unlike wall time it does not grow when other programs share
+    the core, so the ratio holds on a busy machine.
+    """
+    import time
+
+    from .. import kernel_numba
+
+    kernel_numba.compile_kernel()
+    numpy_s = numba_s = float("inf")
+    for _ in range(repeat):
+        numpy_s = min(numpy_s, best_of(lambda: count_inside(0, samples, SEED), 1, clock=time.thread_time))
+        numba_s = min(numba_s, best_of(lambda: kernel_numba.count_inside(0, samples, SEED), 1, clock=time.thread_time))
+    return {
+        "samples": samples,
+        "clock": "thread CPU time",
+        "numpy_rate": samples / numpy_s,
+        "numba_rate": samples / numba_s,
+        "speedup": numpy_s / numba_s,
+        "identical": kernel_numba.count_inside(0, samples, SEED) == count_inside(0, samples, SEED),
+    }
+
+
 def scaling(samples: int, counts: list[int], repeat: int) -> dict:
-    """Serial baseline, then pool and distributed on each worker count."""
+    """Serial baseline, then threads, pool and distributed on each worker count."""
     _say(f"serial baseline, {format_samples(samples)} darts")
     serial = best_of(lambda: estimate_pi(samples), repeat)
     rows = []
     for p in counts:
-        _say(f"{p} worker(s): pool")
         row = {"workers": p, "tasks": len(plan_blocks(samples, chunk=default_chunk(samples, p)))}
+        _say(f"{p} worker(s): threads")
+        row["threads_s"] = best_of(lambda p=p: estimate_pi(samples, backend="threads", workers=p), repeat)
+        _say(f"{p} worker(s): pool")
         row["pool_startup_s"] = pool_startup_seconds(p, repeat)
         row["pool_s"] = best_of(lambda p=p: estimate_pi(samples, backend="pool", workers=p), repeat)
         with started_pool(p) as pool:
@@ -151,7 +181,7 @@ def scaling(samples: int, counts: list[int], repeat: int) -> dict:
                 lambda client=client: estimate_pi(samples, backend="distributed", client=client), repeat
             )
         row["distributed_cold_s"] = best_of(lambda p=p: estimate_pi(samples, backend="distributed", workers=p), repeat)
-        for key in ("pool", "pool_prestarted", "distributed", "distributed_cold"):
+        for key in ("threads", "pool", "pool_prestarted", "distributed", "distributed_cold"):
             rate = samples / row[f"{key}_s"]
             row[f"{key}_rate"] = rate
             row[f"{key}_efficiency"] = rate / (p * samples / serial)
@@ -170,6 +200,8 @@ def run(*, quick: bool = False, workers: int | None = None, samples: int | None 
     results: dict = {"mode": "quick" if quick else "full", "repeat": repeat, "machine": machine_info(), "sizes": sizes}
     _say(f"kernel vs naive, {format_samples(sizes['naive_samples'])} darts")
     results["kernel"] = kernel_vs_naive(sizes["naive_samples"], repeat)
+    _say(f"numba vs NumPy kernel, {format_samples(sizes['naive_samples'])} darts")
+    results["numba"] = numba_vs_numpy(sizes["naive_samples"], repeat)
     _say("kernel buffer sizes")
     results["buffer"] = buffer_sweep(sizes["naive_samples"], repeat)
     results["scaling"] = scaling(sizes["parallel_samples"], worker_counts(most), repeat)

@@ -18,6 +18,7 @@ estimate → checks → plan → backends → kernel, nothing points back up.
     cluster    ``local_cluster`` (the one way to start a cluster) and ``connect``
     timing     ``best_of``: how the notebooks and the benchmark time things
     cli        ``python -m montepi`` (with ``progress``, its rate line)
+    jupyter_exit  inside a Jupyter kernel: stops the pool's helpers at shutdown (no /tmp/pymp-* left)
 
 The lesson's props (:mod:`montepi.lesson`): code that exists only so a
 notebook can show something (the original lesson's pitfalls, a hand-started
@@ -32,6 +33,7 @@ function defined in a notebook cannot be sent to a process started with
 ``spawn`` or ``forkserver``.
 """
 
+from . import jupyter_exit as _jupyter_exit
 from .checks import BACKENDS
 from .cluster import SchedulerUnreachable, connect, local_cluster
 from .darts import darts
@@ -57,3 +59,6 @@ __all__ = [
     "plan_blocks",
 ]
 __version__ = "0.1.0"
+
+# Inside a Jupyter kernel: stop the pool helpers at shutdown, so no /tmp/pymp-* is left behind.
+_jupyter_exit.install()

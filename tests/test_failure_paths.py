@@ -127,13 +127,16 @@ def rate_line_shown(run: Run) -> bool:
 
 
 def worker_args(backend: str) -> list[str]:
-    return [] if backend == "serial" else ["-w", "2"]
+    return [] if backend in ("serial", "gpu") else ["-w", "2"]
 
 
 # -- signals to the whole group ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("backend", [*montepi.BACKENDS, "threads --kernel numba"])
+@pytest.mark.parametrize("backend", [
+    *(pytest.param(b, marks=pytest.mark.gpu) if b == "gpu" else b for b in montepi.BACKENDS),
+    "threads --kernel numba",
+])
 def test_a_signal_to_the_group_stops_every_backend_in_one_line(backend, signum, tmp):
     backend, *kernel = backend.split()
     run = Run(backend, "-n", "1e13", *kernel, *worker_args(backend), tmp=tmp)

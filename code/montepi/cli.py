@@ -5,9 +5,9 @@ Errors are one line on stderr, never a traceback.  Exit status:
     0    success
     1    the run failed: a pool worker died, the scheduler was lost mid-run,
          or stdout was closed before the result could be written
-    2    input you can fix: a bad argument, --kernel numba without numba, an
-         unreachable scheduler, something that is not a dask scheduler, a bad
-         scheduler file, no workers within --timeout
+    2    input you can fix: a bad argument, --kernel numba without numba, the gpu
+         backend without CuPy or a GPU, an unreachable scheduler, something that
+         is not a dask scheduler, a bad scheduler file, no workers within --timeout
     130  interrupted by Ctrl-C (SIGINT)
     143  stopped by SIGTERM (for instance Slurm's scancel)
 
@@ -41,6 +41,7 @@ from .checks import (
 )
 from .cluster import CONNECT_TIMEOUT, NoWorkers, SchedulerUnreachable, connect, wait_for_workers
 from .estimate import available_cores, estimate_pi
+from .kernel_cuda import GpuUnavailable, describe_gpu
 from .kernel_numba import NumbaMissing
 from .progress import format_duration, rate_line
 from .result import format_samples
@@ -152,17 +153,22 @@ def _run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     try:  # the rules are estimate_pi's; checked before --dry-run, which does not call it
         check_backend_options(args.backend, workers=args.workers,
-                              cluster_given=bool(args.scheduler or args.scheduler_file))
+                              cluster_given=bool(args.scheduler or args.scheduler_file), kernel=args.kernel)
     except ValueError as error:
         parser.error(str(error))
     workers = args.workers or (1 if args.backend == "serial" else available_cores())
     try:  # a Ctrl-C while the probe runs (or numba compiles) is main()'s, like any other
-        if args.dry_run:
+        if args.backend == "gpu":  # a CPU probe says nothing about a GPU: check that there is one instead
+            device = describe_gpu()
+            if args.dry_run:
+                print(f"montepi: {format_samples(args.samples)} darts would be thrown on {device}", file=sys.stderr)
+                return 0
+        elif args.dry_run:
             _announce(args.samples, args.seed, workers, always=True, kernel=args.kernel)
             return 0
-        if not args.quiet:
+        elif not args.quiet:
             _announce(args.samples, args.seed, workers, kernel=args.kernel)
-    except NumbaMissing as error:
+    except (NumbaMissing, GpuUnavailable) as error:
         _say(f"montepi: error: {error}")
         return 2
     talk = not (args.quiet or args.json)

@@ -15,10 +15,12 @@ import contextlib
 import http.server
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -36,11 +38,17 @@ STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 class Run:
-    """``python -m montepi …`` in a session of its own, with a private TMPDIR; stderr read as it comes."""
+    """``python -m montepi …`` in a session of its own, with a private TMPDIR; stderr read as it comes.
+
+    Its TMPDIR is removed after the test (the ``remove_tmpdirs`` fixture), checked or not.
+    """
+
+    made: list[Path] = []
 
     def __init__(self, *args: str, tmp: Path, env: dict | None = None) -> None:
-        self.tmp = tmp / "tmpdir"
-        self.tmp.mkdir(exist_ok=True)
+        # Short: the forkserver's socket lives in it, and a socket path may have at most 107 bytes.
+        self.tmp = Path(tempfile.mkdtemp(prefix="mp-", dir="/tmp"))
+        Run.made.append(self.tmp)
         environment = {**os.environ, "TMPDIR": str(self.tmp), **(env or {})}
         self.proc = subprocess.Popen([*CLI, *args], cwd=tmp, env=environment, start_new_session=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -120,6 +128,14 @@ def with_group_killed(pgid: int) -> None:
 @pytest.fixture
 def tmp(tmp_path):
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def remove_tmpdirs():
+    yield
+    for path in Run.made:
+        shutil.rmtree(path, ignore_errors=True)
+    Run.made.clear()
 
 
 def rate_line_shown(run: Run) -> bool:
@@ -366,7 +382,11 @@ def scheduler(tmp):
             assert time.monotonic() < deadline, "dask scheduler did not start"
             time.sleep(0.2)
     yield address, proc, start_worker
-    for p in [proc, *started]:
+    for p in [*started, proc]:  # SIGTERM first: a worker killed outright leaves its semaphores behind
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(30)
         with_group_killed(p.pid)
         p.wait(30)
 

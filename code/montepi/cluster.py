@@ -69,8 +69,11 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
     It listens on ``host`` (127.0.0.1), its dashboard takes a free port, and
     its scratch space is a private folder that goes when the cluster is
     closed (``with local_cluster() as cluster:`` or ``cluster.close()``).
-    Other keyword arguments go to ``distributed.LocalCluster``.
+    Other keyword arguments go to ``distributed.LocalCluster``.  Closing it
+    prints no traceback (:mod:`montepi.closing`).
     """
+    from .closing import QuietClose
+
     options = dict(
         n_workers=workers,
         threads_per_worker=1,
@@ -80,6 +83,7 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
         silence_logs=logging.ERROR,
     )
     options.update(kwargs)
+    options["plugins"] = (*options.get("plugins", ()), QuietClose())  # passed on to each Worker
     return _scratch_cluster_class()(**options)
 
 

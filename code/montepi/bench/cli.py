@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="darts for the scaling runs (default 4e8, 1e8 with --quick; more above 2 cores)",
     )
-    parser.add_argument("--repeat", type=int, default=3, metavar="R", help="timings per figure, best kept (default 3)")
+    parser.add_argument("--repeat", type=int, default=5, metavar="R",
+                        help="timings per figure, taken in interleaved rounds, best kept (default 5)")
     args = parser.parse_args(argv)
     results = run(quick=args.quick, workers=args.workers, samples=args.samples, repeat=args.repeat)
     json_path, md_path = write(results, args.out)

@@ -21,7 +21,7 @@ from montepi.lesson.amdahl import (
     stderr_for,
 )
 from montepi.lesson.overheads import worker_counts
-from montepi.timing import best_of
+from montepi.timing import best_of, best_of_interleaved
 
 # ----------------------------------------------------------------------------- Amdahl
 
@@ -127,7 +127,7 @@ def test_interleaved_takes_rounds_and_keeps_each_best():
     def contender(name):
         return lambda: calls.append(name) or next(times[name])
 
-    best = bench.measure.interleaved({"a": contender("a"), "b": contender("b")}, repeat=3)
+    best = best_of_interleaved({"a": contender("a"), "b": contender("b")}, repeat=3)
     assert calls == ["a", "b"] * 3  # A B A B A B, not A A A B B B
     assert best == {"a": 1.0, "b": 4.0}
 

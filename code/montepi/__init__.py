@@ -14,7 +14,8 @@ estimate → checks → plan → backends → kernel, nothing points back up.
     estimate   ``estimate_pi``: one entry point for every backend
     backends   serial, pool, dask and distributed runs of a plan
     cluster    ``local_cluster`` (the one way to start a cluster) and ``connect``
-    timing     ``best_of``: how the notebooks and the benchmark time things
+    closing    a worker plugin: a cluster closes without a traceback on a busy machine
+    timing     ``best_of`` and ``best_of_interleaved``: how the notebooks and the benchmark time things
     cli        ``python -m montepi`` (with ``progress``, its rate line)
 
 The lesson's props (:mod:`montepi.lesson`): code that exists only so a

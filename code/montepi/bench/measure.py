@@ -28,7 +28,7 @@ from ..lesson.overheads import (
 )
 from ..plan import default_chunk, plan_blocks
 from ..result import format_samples
-from ..timing import best_of
+from ..timing import best_of, best_of_interleaved
 from .report import verdicts
 
 FULL = {"naive_samples": 5 * 10**7, "parallel_samples": 4 * 10**8, "rss_samples": 10**10}
@@ -108,23 +108,8 @@ def load_average() -> list[float] | None:
     return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
 
 
-def interleaved(contenders: dict[str, Callable[[], float]], repeat: int) -> dict[str, float]:
-    """Best of ``repeat`` seconds for each contender, timed in rounds A B C, A B C, …
-
-    Interleaving spreads whatever else the machine is doing over every
-    contender alike, so their ratios hold on a busy machine where separate
-    best-of runs would not.  Each contender returns its own seconds (so it can
-    keep set-up, such as starting a cluster, outside the clock).
-    """
-    best = {name: math.inf for name in contenders}
-    for _ in range(max(1, repeat)):
-        for name, timed in contenders.items():
-            best[name] = min(best[name], timed())
-    return best
-
-
 def _timed(run: Callable[[], object]) -> Callable[[], float]:
-    """A contender for :func:`interleaved`: the wall-clock seconds of one ``run()``."""
+    """A contender for :func:`~montepi.timing.best_of_interleaved`: the wall-clock seconds of one ``run()``."""
     return lambda: best_of(run, 1)
 
 
@@ -154,7 +139,7 @@ def buffer_sweep(samples: int, repeat: int, sizes: tuple[int, ...] = BUFFER_SIZE
 
         return once
 
-    best = interleaved({str(size): with_buffer(size) for size in sizes}, repeat)
+    best = best_of_interleaved({str(size): with_buffer(size) for size in sizes}, repeat)
     return {"samples": samples, "chosen": chosen, "rates": {size: samples / t for size, t in best.items()},
             "same_count": len(counts) == 1}
 
@@ -163,7 +148,7 @@ def kernel_vs_naive(samples: int, repeat: int) -> dict:
     """Darts/s of the streaming kernel and of the original lesson's pattern, same N, one core, interleaved."""
     from ..lesson.pitfalls import naive_inside
 
-    best = interleaved({"kernel": _timed(lambda: count_inside(0, samples, SEED)),
+    best = best_of_interleaved({"kernel": _timed(lambda: count_inside(0, samples, SEED)),
                         "naive": _timed(lambda: naive_inside(samples, SEED))}, repeat)
     return {
         "samples": samples,
@@ -258,7 +243,7 @@ def scaling(samples: int, counts: list[int], repeat: int, kernel_names: list[str
         with contextlib.ExitStack() as stack:
             contenders = _contenders(stack, samples, p, kernel_names, p in (counts[0], counts[-1]),
                                      expected, wrong, startups)
-            best = interleaved(contenders, repeat)
+            best = best_of_interleaved(contenders, repeat)
         row["cluster_startup_s"] = min(startups)
         for k in kernel_names:
             serial[k] = min(serial[k], best.pop(f"serial_{k}", math.inf))

@@ -11,6 +11,7 @@ hand_cluster   ``dask scheduler`` / ``dask worker`` started by hand as processes
 slurm          sbatch / squeue / scancel with timeouts (notebook 05)
 amdahl         Amdahl's and Gustafson's laws, the serial-fraction fit, digits of π per dart (notebook 06)
 overheads      what a parallel run pays besides the darts: start-up, per task, the final sum (notebook 06, bench)
+ceiling        the machine's own limit: W processes released together, no pool or scheduler (notebook 06, bench)
 
 They live in the package, not in the notebooks, because pool and cluster
 workers must be able to import what they run.

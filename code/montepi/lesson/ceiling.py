@@ -37,7 +37,7 @@ def kernel_module(kernel: str = "numpy"):
     return module
 
 
-def _thrower(conn, barrier, kernel: str, start: int, count: int, seed: int) -> None:
+def thrower(conn, barrier, kernel: str, start: int, count: int, seed: int) -> None:
     """One ceiling process: warm up, then on each request wait at the barrier and count its darts."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it closes us (no traceback here)
     count_inside = kernel_module(kernel).count_inside
@@ -58,7 +58,7 @@ def _thrower(conn, barrier, kernel: str, start: int, count: int, seed: int) -> N
 class Ceiling:
     """W warmed-up processes holding one W-th of ``samples`` darts each; :meth:`run` times one release."""
 
-    def __init__(self, workers: int, samples: int, seed: int, kernel: str = "numpy") -> None:
+    def __init__(self, workers: int, samples: int, seed: int = 2017, kernel: str = "numpy") -> None:
         context = pool_context()
         self.workers, self.samples, self.kernel = workers, samples, kernel
         self._barrier = context.Barrier(workers)
@@ -66,7 +66,7 @@ class Ceiling:
         try:
             for block in plan_blocks(samples, parts=workers):
                 ours, theirs = context.Pipe()
-                process = context.Process(target=_thrower, args=(theirs, self._barrier, kernel, *block, seed),
+                process = context.Process(target=thrower, args=(theirs, self._barrier, kernel, *block, seed),
                                           daemon=True, name=f"montepi-ceiling-{len(self._processes)}")
                 process.start()
                 theirs.close()
@@ -108,13 +108,13 @@ class Ceiling:
 
 
 @contextlib.contextmanager
-def ceiling(workers: int, samples: int, seed: int, kernel: str = "numpy") -> Iterator[Ceiling]:
+def ceiling(workers: int, samples: int, seed: int = 2017, kernel: str = "numpy") -> Iterator[Ceiling]:
     """:class:`Ceiling` as a context manager: ``with ceiling(2, N, SEED) as c: seconds, inside = c.run()``."""
     with Ceiling(workers, samples, seed, kernel) as started:
         yield started
 
 
-def ceiling_rate(workers: int, samples: int, seed: int, repeat: int = 3, kernel: str = "numpy") -> float:
+def ceiling_rate(workers: int, samples: int, seed: int = 2017, repeat: int = 3, kernel: str = "numpy") -> float:
     """Darts/s of the ceiling: ``samples`` ÷ the best (over ``repeat`` releases) of the slowest process's time."""
     with ceiling(workers, samples, seed, kernel) as c:
         return samples / min(c.run()[0] for _ in range(max(1, repeat)))

@@ -98,7 +98,8 @@ class Ceiling:
                 process.join()
         for conn in self._conns:
             conn.close()
-        self._conns, self._processes = [], []
+        # The barrier's named semaphores are unlinked when it is collected: now, not at exit.
+        self._conns, self._processes, self._barrier = [], [], None
 
     def __enter__(self) -> Ceiling:
         return self

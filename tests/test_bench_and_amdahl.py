@@ -167,7 +167,7 @@ def test_quick_bench_on_tiny_sizes_writes_json_and_markdown(tmp_path, monkeypatc
     assert data["rss"]["inside"] == count_inside(0, 10**6, 2017)
     assert data["kernel"]["samples"] == 10**5 and data["kernel"]["speedup"] > 0
     assert data["buffer"]["chosen"] == BLOCK_DARTS and str(BLOCK_DARTS) in data["buffer"]["rates"]
-    assert all(rate > 0 for rate in data["buffer"]["rates"].values())
+    assert all(rate > 0 for rate in data["buffer"]["rates"].values()) and data["buffer"]["same_count"] is True
     assert "Kernel buffer" in table
     (row,) = data["scaling"]["rows"]
     assert row["workers"] == 1
@@ -190,3 +190,13 @@ def test_quick_bench_on_tiny_sizes_writes_json_and_markdown(tmp_path, monkeypatc
     assert "Traceback" not in out + err
     assert table.count("PASS") + table.count("FAIL") == len(data["targets"])
     assert "| 1 |" in table
+
+
+def test_cluster_shapes_are_compared_with_the_ceiling(tmp_path, capfd):
+    assert bench.main(["--shapes", "--samples", "2e5", "--workers", "2", "--repeat", "1", "--out", str(tmp_path)]) == 0
+    found = json.loads((tmp_path / "shapes-2workers.json").read_text())
+    assert found["of_ceiling"]["ceiling"] == 1.0
+    assert any("processes × 1 thread" in label for label in found["rates"]) and len(found["rates"]) >= 6
+    assert all(rate > 0 for rate in found["rates"].values())
+    out, err = capfd.readouterr()
+    assert "÷ ceiling" in out and "Traceback" not in out + err

@@ -171,18 +171,20 @@ def test_quick_bench_on_tiny_sizes_writes_json_and_markdown(tmp_path, monkeypatc
     assert "Kernel buffer" in table
     (row,) = data["scaling"]["rows"]
     assert row["workers"] == 1
-    for key in ("pool", "pool_prestarted", "dask", "distributed", "distributed_cold"):
+    for key in ("threads", "pool", "pool_prestarted", "dask", "distributed", "distributed_cold"):
         assert row[f"{key}_rate"] > 0
         assert row[f"{key}_of_ceiling"] == pytest.approx(row[f"{key}_rate"] / row["ceiling_numpy_rate"])
     # The machine's ceiling, and each backend against it, as plain numbers at the largest worker count.
     assert data["scaling"]["ceiling_count_identical"] is True
     assert row["ceiling_numpy_rate"] > 0 and isinstance(data["ceiling_efficiency"], float)
-    for key in ("pool_of_ceiling", "distributed_of_ceiling", "dask_of_ceiling"):
+    for key in ("pool_of_ceiling", "distributed_of_ceiling", "dask_of_ceiling", "threads_of_ceiling"):
         assert isinstance(data[key], float) and data[key] > 0
     assert "Ceiling" in table and "Fraction of ceiling" in table
     assert len(data["machine"]["load_average_at_end"]) == 3
+    assert data["numba"]["identical"] is True and data["numba"]["speedup"] > 0
     measures = [t["measure"] for t in data["targets"]]
     assert any("kernel" in m for m in measures) and any("peak RSS" in m for m in measures)
+    assert any(m.startswith("numba ÷ NumPy kernel") for m in measures)
     assert all(isinstance(t["pass"], bool) for t in data["targets"])
     # The Markdown file is the table that was printed, with a verdict for every target.
     out, err = capfd.readouterr()  # capfd: the cluster's worker processes write to the same stderr

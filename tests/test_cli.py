@@ -32,7 +32,7 @@ def test_sample_spellings_mean_the_same(samples):
 
 def test_human_line_and_json_agree_across_backends():
     seen = set()
-    for backend in ("serial", "pool", "dask", "distributed"):
+    for backend in ("serial", "threads", "pool", "dask", "distributed"):
         workers = [] if backend == "serial" else ["--workers", "2"]
         out = run_cli(backend, "--samples", "300_001", "--json", *workers)
         assert out.returncode == 0, out.stderr
@@ -59,7 +59,8 @@ BAD = [
     (["pool", "--workers", "1000000"], "workers must be at most"),
     (["serial", "--chunk", "0"], "chunk must be positive"),
     (["serial", "--workers", "2"], "the serial backend runs on one core"),
-    (["threads"], "invalid choice: 'threads'"),
+    (["threads", "--kernel", "fortran"], "invalid choice: 'fortran'"),
+    (["gpu"], "invalid choice: 'gpu'"),
     (["serial", "--scheduler", "tcp://127.0.0.1:8786"], "belongs to the distributed backend"),
     (["serial", "--timeout", "0"], "timeout must be a positive"),
     (["distributed", "--timeout", "soon"], "timeout must be a positive"),

@@ -112,9 +112,10 @@ def test_the_pool_backend_raises_worker_lost_in_python():
 
 # -- Ctrl-C ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("backend", ["serial", "pool", "dask", "distributed"])
+@pytest.mark.parametrize("backend", ["serial", "threads", "threads --kernel numba", "pool", "dask", "distributed"])
 def test_ctrl_c_stops_the_cli_quickly_and_leaves_nothing(backend, tmp_path):
-    args = ["-n", "1e12", "-q"] + ([] if backend == "serial" else ["-w", "2"])
+    backend, *kernel = backend.split()
+    args = ["-n", "1e12", "-q", *kernel] + ([] if backend == "serial" else ["-w", "2"])
     proc = start_cli(backend, *args, cwd=tmp_path)
     try:
         if backend == "serial":
@@ -124,7 +125,7 @@ def test_ctrl_c_stops_the_cli_quickly_and_leaves_nothing(backend, tmp_path):
                 wait_for(lambda: len(pool_workers(proc.pid)) == 2, 60, "pool workers")
             elif backend == "distributed":
                 wait_for(lambda: len(descendants(proc.pid)) >= 2, 60, "cluster processes")
-            time.sleep(5 if backend == "distributed" else 2)
+            time.sleep(5 if backend == "distributed" or kernel else 2)  # numba: imported and compiled first
         family = descendants(proc.pid)
         proc.send_signal(signal.SIGINT)
         sent = time.monotonic()

@@ -96,7 +96,7 @@ def test_dask_darts_are_the_numpy_darts():
 def test_every_backend_gives_the_identical_count(samples):
     expected = reference_count(samples, 2017)
     seen = {("serial", 1, None): estimate_pi(samples, backend="serial").inside}
-    for backend in ("pool", "dask"):
+    for backend in ("threads", "pool", "dask"):
         for workers in (1, 2, 3):
             for chunk in (None, 9_999, 50_000):
                 seen[backend, workers, chunk] = estimate_pi(

@@ -6,13 +6,14 @@ tooling lives outside it, under ``tests/support/``.
 The library: what a learner calls and what workers run.  Data flows
 estimate → checks → plan → backends → kernel, nothing points back up.
 
-    kernel     numbered darts: ``count_inside(start, count, seed)``, the one kernel every backend runs
+    kernel     numbered darts: ``count_inside(start, count, seed)``, the NumPy kernel every backend runs
+    kernel_numba  the same darts in a loop compiled by numba (``kernel="numba"``; numba is optional)
     plan       exact splits of N darts into blocks, none lost
     darts      the darts themselves, as a NumPy or a dask array
     result     ``Estimate``: π with its standard error
     checks     input checks shared by ``estimate_pi`` and the command line
     estimate   ``estimate_pi``: one entry point for every backend
-    backends   serial, pool, dask and distributed runs of a plan
+    backends   serial, threads, pool, dask and distributed runs of a plan
     cluster    ``local_cluster`` (the one way to start a cluster) and ``connect``
     closing    a worker plugin: a cluster closes without a traceback on a busy machine
     timing     ``best_of`` and ``best_of_interleaved``: how the notebooks and the benchmark time things

@@ -1,7 +1,9 @@
-"""Four ways to run the same plan of numbered darts; all return the same count.
+"""Five ways to run the same plan of numbered darts; all return the same count.
 
 Each backend takes a :class:`~montepi.plan.Plan`, a seed and a worker count,
-and returns the number of darts inside the quarter circle.  ``progress``, if
+and returns the number of darts inside the quarter circle.  ``kernel`` picks
+the code that throws them: ``"numpy"`` (:mod:`montepi.kernel`) or ``"numba"``
+(:mod:`montepi.kernel_numba`); both give the same count.  ``progress``, if
 given, is called with the number of darts in each block as it finishes.
 """
 
@@ -11,11 +13,13 @@ import contextlib
 import itertools
 import multiprocessing
 import signal
+import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from .kernel import count_block
+from . import kernel as numpy_kernel
+from . import kernel_numba
 from .plan import Block, Plan
 
 Progress = Callable[[int], None] | None
@@ -23,6 +27,14 @@ Progress = Callable[[int], None] | None
 
 class WorkerLost(RuntimeError):
     """A pool worker process died, so a block of darts has no result."""
+
+
+def kernel_functions(kernel: str = "numpy") -> tuple[Callable[[int, int, int], int], Callable[[Block, int], int]]:
+    """``(count_inside, count_block)`` of the named kernel; numba's is compiled here, once per process."""
+    if kernel == "numba":
+        kernel_numba.compile_kernel()  # raises NumbaMissing (with how to install it) without numba
+        return kernel_numba.count_inside, kernel_numba.count_block
+    return numpy_kernel.count_inside, numpy_kernel.count_block
 
 
 def _ignore_sigint() -> None:
@@ -48,8 +60,9 @@ def pool_context(start_method: str | None = None) -> multiprocessing.context.Bas
     return context
 
 
-def run_serial(plan: Plan, seed: int, progress: Progress = None) -> int:
+def run_serial(plan: Plan, seed: int, progress: Progress = None, kernel: str = "numpy") -> int:
     """One block after another in this process."""
+    _, count_block = kernel_functions(kernel)
     inside = 0
     for block in plan:
         inside += count_block(block, seed)
@@ -59,7 +72,7 @@ def run_serial(plan: Plan, seed: int, progress: Progress = None) -> int:
 
 
 def run_pool(plan: Plan, seed: int, workers: int, progress: Progress = None,
-             start_method: str | None = None) -> int:
+             start_method: str | None = None, kernel: str = "numpy") -> int:
     """Blocks spread over a ``concurrent.futures.ProcessPoolExecutor`` of ``workers`` processes.
 
     At most ``4 × workers`` blocks are queued at a time, so a huge plan costs
@@ -67,6 +80,7 @@ def run_pool(plan: Plan, seed: int, workers: int, progress: Progress = None,
     pending block at once: that becomes one :class:`WorkerLost`.  On any
     exception (Ctrl-C included) the workers are terminated, not waited for.
     """
+    _, count_block = kernel_functions(kernel)  # numba: the workers load what this compiled from numba's cache
     executor = ProcessPoolExecutor(workers, mp_context=pool_context(start_method), initializer=_ignore_sigint)
     before = set(multiprocessing.active_children())
     finished = False
@@ -98,7 +112,8 @@ def run_pool(plan: Plan, seed: int, workers: int, progress: Progress = None,
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def run_dask(plan: Plan, seed: int, workers: int, progress: Progress = None, batch: int | None = None) -> int:
+def run_dask(plan: Plan, seed: int, workers: int, progress: Progress = None, batch: int | None = None,
+             kernel: str = "numpy") -> int:
     """Blocks as dask tasks on dask's local threaded scheduler.
 
     Threads are enough: NumPy releases the GIL while it draws and counts.
@@ -108,6 +123,7 @@ def run_dask(plan: Plan, seed: int, workers: int, progress: Progress = None, bat
     import dask
     from dask.callbacks import Callback
 
+    _, count_block = kernel_functions(kernel)
     batch = batch or 64 * workers
     sizes: dict = {}
 
@@ -128,7 +144,8 @@ def run_dask(plan: Plan, seed: int, workers: int, progress: Progress = None, bat
     return inside
 
 
-def run_distributed(plan: Plan, seed: int, client, progress: Progress = None, window: int | None = None) -> int:
+def run_distributed(plan: Plan, seed: int, client, progress: Progress = None, window: int | None = None,
+                    kernel: str = "numpy") -> int:
     """Blocks as futures on a dask.distributed cluster.
 
     At most ``window`` blocks are in flight (default 512, and never fewer
@@ -139,6 +156,7 @@ def run_distributed(plan: Plan, seed: int, client, progress: Progress = None, wi
     """
     from distributed import as_completed
 
+    _, count_block = kernel_functions(kernel)  # each worker compiles (or loads) numba's kernel on its first block
     window = window or max(512, 4 * sum(client.nthreads().values()))
     blocks = iter(plan)
     pending: dict = {}  # future -> darts in its block
@@ -162,4 +180,55 @@ def run_distributed(plan: Plan, seed: int, client, progress: Progress = None, wi
     except BaseException:
         client.cancel(list(pending))
         raise
+    return inside
+
+
+#: Darts a thread counts between two looks at the stop flag: about 20–50 ms of
+#: work, so Ctrl-C never waits long for a running thread, whatever ``chunk`` is.
+THREAD_PIECE = 2**22
+
+
+def run_threads(plan: Plan, seed: int, workers: int, progress: Progress = None,
+                kernel: str = "numpy", piece: int = THREAD_PIECE) -> int:
+    """Blocks on a ``ThreadPoolExecutor`` of ``workers`` threads in this process.
+
+    Threads are enough because the kernels release the GIL while they draw
+    and count (NumPy's C loops, numba's ``nogil=True``).  A thread cannot be
+    killed, so stopping (Ctrl-C, SIGTERM, an error) works by handing out no
+    more blocks and raising a flag that every running block checks after each
+    ``piece`` of darts; the threads have all returned when this function
+    raises.  At most ``2 * workers`` blocks are queued, so a huge plan needs no
+    memory.
+    """
+    count, _ = kernel_functions(kernel)
+    stop = threading.Event()
+
+    def throw(block: Block) -> int:
+        inside, end = 0, block.start + block.count
+        for start in range(block.start, end, piece):
+            if stop.is_set():
+                return 0  # abandoned: the run is being stopped and this count is never read
+            inside += count(start, min(piece, end - start), seed)
+        return inside
+
+    blocks = iter(plan)
+    inside = 0
+    with ThreadPoolExecutor(workers, thread_name_prefix="montepi-darts") as pool:
+        pending = {pool.submit(throw, b): b.count for b in itertools.islice(blocks, 2 * workers)}
+        try:
+            while pending:
+                done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                for future in done:
+                    inside += future.result()
+                    darts = pending.pop(future)
+                    following = next(blocks, None)
+                    if following is not None:
+                        pending[pool.submit(throw, following)] = following.count
+                    if progress:
+                        progress(darts)
+        except BaseException:
+            stop.set()
+            for future in pending:
+                future.cancel()
+            raise  # leaving the with-block waits for the running blocks, which stop within one piece
     return inside

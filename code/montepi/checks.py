@@ -20,7 +20,9 @@ MAX_SAMPLES = 2**63 - 1
 #: More processes than this only thrash a machine (and one typo of 100000 would
 #: start a hundred thousand processes).
 MAX_WORKERS = max(64, 8 * (os.cpu_count() or 1))
-BACKENDS = ("serial", "pool", "dask", "distributed")
+BACKENDS = ("serial", "threads", "pool", "dask", "distributed")
+#: The kernels every backend can run: NumPy (montepi.kernel) and numba (montepi.kernel_numba, optional).
+KERNELS = ("numpy", "numba")
 
 
 def _whole_number(value: object, name: str, *, minimum: int, maximum: int) -> int:
@@ -76,6 +78,13 @@ def check_backend(backend: object) -> str:
     return backend  # type: ignore[return-value]
 
 
+def check_kernel(kernel: object) -> str:
+    """Validate a kernel name (whether numba is installed is checked when the kernel is used)."""
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}")
+    return kernel  # type: ignore[return-value]
+
+
 def check_timeout(timeout: object) -> float:
     """Validate a timeout: a positive number of seconds (a number, or text such as ``2.5``)."""
     seconds = math.nan
@@ -94,7 +103,8 @@ def check_backend_options(backend: str, *, workers: int | None = None, cluster_g
     ``cluster_given``: a client, scheduler address or scheduler file was given.
     """
     if backend == "serial" and workers not in (None, 1):
-        raise ValueError(f"the serial backend runs on one core; use pool, dask or distributed for workers={workers}")
+        raise ValueError(f"the serial backend runs on one core; "
+                         f"use threads, pool, dask or distributed for workers={workers}")
     if backend != "distributed" and cluster_given:
         raise ValueError("a client, scheduler or scheduler file belongs to the distributed backend")
     if backend != "pool" and start_method is not None:

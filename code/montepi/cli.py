@@ -15,9 +15,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from .backends import WorkerLost
+from .backends import WorkerLost, kernel_functions
 from .checks import (
     BACKENDS,
+    KERNELS,
     check_backend_options,
     check_chunk,
     check_samples,
@@ -27,7 +28,7 @@ from .checks import (
 )
 from .cluster import CONNECT_TIMEOUT, SchedulerUnreachable
 from .estimate import available_cores, estimate_pi
-from .kernel import count_inside
+from .kernel_numba import NumbaMissing
 from .progress import format_duration, rate_line
 from .result import format_samples
 
@@ -68,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="processes or threads (default: the available cores)")
     parser.add_argument("--chunk", type=argument_type(check_chunk), default=None,
                         help="largest number of darts in one task (default: chosen for you)")
+    parser.add_argument("--kernel", choices=KERNELS, default="numpy",
+                        help="numpy (default) or numba: the same darts and count; numba is compiled, and optional")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="distributed: a running scheduler, e.g. tcp://127.0.0.1:8786")
@@ -82,8 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _announce(samples: int, seed: int, workers: int, always: bool = False) -> None:
+def _announce(samples: int, seed: int, workers: int, always: bool = False, kernel: str = "numpy") -> None:
     """Time a small sample and say how long the full run will take, if long (or ``always``)."""
+    count_inside, _ = kernel_functions(kernel)
     probe = 2**20
     best = float("inf")
     for _ in range(3):  # the first call also pays for warming up
@@ -115,27 +119,34 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     workers = args.workers or (1 if args.backend == "serial" else available_cores())
-    if args.dry_run:
-        _announce(args.samples, args.seed, workers, always=True)
-        return 0
+    try:
+        if args.dry_run:
+            _announce(args.samples, args.seed, workers, always=True, kernel=args.kernel)
+            return 0
+        if not args.quiet:
+            _announce(args.samples, args.seed, workers, kernel=args.kernel)
+    except NumbaMissing as error:
+        print(f"montepi: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # while timing the probe (or compiling numba's kernel for it)
+        print("montepi: interrupted", file=sys.stderr)
+        return 130
     talk = not (args.quiet or args.json)
     bar = rate_line(args.samples) if talk else None
-    if not args.quiet:
-        _announce(args.samples, args.seed, workers)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         result = estimate_pi(
             args.samples, seed=args.seed, backend=args.backend, workers=args.workers, chunk=args.chunk,
             scheduler=args.scheduler, scheduler_file=args.scheduler_file, timeout=args.timeout,
-            progress=bar.update if bar is not None else None,
+            progress=bar.update if bar is not None else None, kernel=args.kernel,
         )
     except (KeyboardInterrupt, _Terminated) as stop:
         if bar is not None:
             bar.close()
         print("montepi: interrupted; stopped all workers", file=sys.stderr)
         return 130 if isinstance(stop, KeyboardInterrupt) else 143
-    except (ValueError, TypeError, SchedulerUnreachable) as error:
+    except (ValueError, TypeError, SchedulerUnreachable, NumbaMissing) as error:
         print(f"montepi: error: {error}", file=sys.stderr)
         return 2
     except WorkerLost as error:

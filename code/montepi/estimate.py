@@ -33,6 +33,7 @@ def estimate_pi(
     start_method: str | None = None,
     timeout: float = CONNECT_TIMEOUT,
     progress: backends.Progress = None,
+    kernel: str = "numpy",
 ) -> Estimate:
     """Estimate π from ``samples`` numbered darts.
 
@@ -41,13 +42,20 @@ def estimate_pi(
     throws) gives the same ``inside``.
 
     backend
-        ``"serial"`` (this process), ``"pool"`` (a pool of processes; ``start_method``
+        ``"serial"`` (this process), ``"threads"`` (a pool of threads in this
+        process: the kernels release the GIL), ``"pool"`` (a pool of processes; ``start_method``
         picks how they start),
         ``"dask"`` (dask's local threaded scheduler) or ``"distributed"``
         (``client``, or a scheduler at ``scheduler``/``scheduler_file``, or a
         fresh ``LocalCluster`` on 127.0.0.1 that is closed afterwards).
     workers
         Processes or threads to use; defaults to the available cores.
+    kernel
+        ``"numpy"`` (default) or ``"numba"``: the same darts and the same
+        count, numba's compiled loop being faster per core.  numba is
+        optional; without it ``"numba"`` raises ``NumbaMissing`` (an
+        ``ImportError``) saying how to install it.  It is compiled before the
+        clock starts, once per process.
     """
     samples = checks.check_samples(samples)
     seed = checks.check_seed(seed)
@@ -59,6 +67,8 @@ def estimate_pi(
     checks.check_backend_options(backend, workers=workers, start_method=start_method,
                                  cluster_given=client is not None or bool(scheduler or scheduler_file))
     timeout = checks.check_timeout(timeout)
+    kernel = checks.check_kernel(kernel)
+    backends.kernel_functions(kernel)  # numba: installed? compiled (or loaded from its cache) before timing
 
     began = time.perf_counter()
     if backend == "distributed":
@@ -66,15 +76,18 @@ def estimate_pi(
                         workers=workers or available_cores(), timeout=timeout) as active:
             workers = len(active.nthreads()) or workers or 1
             plan = plan_blocks(samples, chunk=chunk or default_chunk(samples, workers))
-            inside = backends.run_distributed(plan, seed, active, progress)
+            inside = backends.run_distributed(plan, seed, active, progress, kernel=kernel)
     else:
         workers = 1 if backend == "serial" else workers or available_cores()
         plan = plan_blocks(samples, chunk=chunk or default_chunk(samples, workers))
         if backend == "serial":
-            inside = backends.run_serial(plan, seed, progress)
+            inside = backends.run_serial(plan, seed, progress, kernel=kernel)
+        elif backend == "threads":
+            inside = backends.run_threads(plan, seed, workers, progress, kernel=kernel)
         elif backend == "pool":
-            inside = backends.run_pool(plan, seed, workers, progress, start_method=start_method)
+            inside = backends.run_pool(plan, seed, workers, progress, start_method=start_method, kernel=kernel)
         else:
-            inside = backends.run_dask(plan, seed, workers, progress)
+            inside = backends.run_dask(plan, seed, workers, progress, kernel=kernel)
     seconds = time.perf_counter() - began
-    return Estimate(samples=samples, inside=inside, seed=seed, backend=backend, workers=workers, seconds=seconds)
+    return Estimate(samples=samples, inside=inside, seed=seed, backend=backend, workers=workers, seconds=seconds,
+                    kernel=kernel)

@@ -32,6 +32,7 @@ class Estimate:
     backend: str
     workers: int
     seconds: float
+    kernel: str = "numpy"
 
     @property
     def pi(self) -> float:
@@ -62,6 +63,8 @@ class Estimate:
         # Two significant digits of the error decide how many digits of π mean anything.
         digits = max(1, 1 - math.floor(math.log10(self.stderr))) if self.stderr > 0 else 6
         how = self.backend if self.workers == 1 else f"{self.backend} ×{self.workers}"
+        if self.kernel != "numpy":
+            how += f", {self.kernel}"
         return (
             f"π ≈ {self.pi:.{digits}f} ± {self.stderr:.{digits}f} "
             f"({format_samples(self.samples)} darts, {how}, {self.seconds:.2f} s)"

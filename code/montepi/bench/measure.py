@@ -158,6 +158,34 @@ def kernel_vs_naive(samples: int, repeat: int) -> dict:
     }
 
 
+def numba_vs_numpy(samples: int, repeat: int) -> dict:
+    """Darts/s of the numba kernel and of the NumPy kernel, one core, same darts, in one run.
+
+    numba compiles (or loads its cache) before any clock starts, and the two
+    are timed in turn, NumPy then numba, ``repeat`` times, keeping each one's
+    best.  The clock is this thread's CPU time: both kernels run in this
+    thread, and unlike wall time it does not grow when other programs share
+    the core, so the ratio holds on a busy machine.
+    """
+    import time
+
+    from .. import kernel_numba
+
+    kernel_numba.compile_kernel()
+    numpy_s = numba_s = float("inf")
+    for _ in range(repeat):
+        numpy_s = min(numpy_s, best_of(lambda: count_inside(0, samples, SEED), 1, clock=time.thread_time))
+        numba_s = min(numba_s, best_of(lambda: kernel_numba.count_inside(0, samples, SEED), 1, clock=time.thread_time))
+    return {
+        "samples": samples,
+        "clock": "thread CPU time",
+        "numpy_rate": samples / numpy_s,
+        "numba_rate": samples / numba_s,
+        "speedup": numpy_s / numba_s,
+        "identical": kernel_numba.count_inside(0, samples, SEED) == count_inside(0, samples, SEED),
+    }
+
+
 def kernels() -> list[str]:
     """The kernels whose ceiling is measured: numpy, and numba where montepi has it and numba is installed."""
     try:
@@ -294,6 +322,8 @@ def run(*, quick: bool = False, workers: int | None = None, samples: int | None 
         _say(f"warning: {warning}")
     _say(f"kernel vs naive, {format_samples(sizes['naive_samples'])} darts")
     results["kernel"] = kernel_vs_naive(sizes["naive_samples"], repeat)
+    _say(f"numba vs NumPy kernel, {format_samples(sizes['naive_samples'])} darts")
+    results["numba"] = numba_vs_numpy(sizes["naive_samples"], repeat)
     _say("kernel buffer sizes")
     results["buffer"] = buffer_sweep(sizes["naive_samples"], repeat)
     results["scaling"] = scaling(sizes["parallel_samples"], worker_counts(most), repeat)

@@ -10,6 +10,7 @@ from ..result import format_samples
 #: Targets the lesson's package is meant to meet (reported, not asserted).
 TARGETS = {
     "kernel_speedup": 4.0,  # kernel ÷ naive darts/s, one core
+    "numba_over_numpy": 1.2,  # numba kernel ÷ NumPy kernel darts/s, one core, same darts
     "efficiency": 0.9,  # parallel efficiency on 2 cores at N ≥ 4e8
     "dist_over_pool": 0.95,  # distributed ÷ pool darts/s
     "pool_of_ceiling": 0.95,  # pool (start-up included) ÷ the machine's ceiling, largest worker count
@@ -46,10 +47,27 @@ def verdicts(results: dict) -> list[dict]:
         f"{k['speedup']:.1f}×",
         unit="×",
     )
+    nb = results["numba"]
+    add(
+        f"numba ÷ NumPy kernel darts per CPU-second, one core, N = {format_samples(nb['samples'])}"
+        + ("" if nb["identical"] else " — COUNTS DIFFER"),
+        nb["speedup"] if nb["identical"] else 0.0,
+        TARGETS["numba_over_numpy"],
+        True,
+        f"{nb['speedup']:.2f}×",
+        unit="×",
+    )
     s = results["scaling"]
     top = s["rows"][-1]
     p, n = top["workers"], format_samples(s["samples"])
     if p > 1:
+        add(
+            f"parallel efficiency, threads ×{p}, N = {n}",
+            top["threads_efficiency"],
+            TARGETS["efficiency"],
+            True,
+            f"{top['threads_efficiency']:.2f}",
+        )
         add(
             f"parallel efficiency, pool ×{p} (start-up included), N = {n}",
             top["pool_efficiency"],
@@ -112,7 +130,7 @@ def _rate(x: float) -> str:
 
 def markdown(results: dict) -> str:
     """The results as a Markdown report: machine, targets, scaling table, definitions."""
-    m, k, s, r = results["machine"], results["kernel"], results["scaling"], results["rss"]
+    m, k, s, r, nb = results["machine"], results["kernel"], results["scaling"], results["rss"], results["numba"]
     load = m.get("load_average_at_start")
     lines = [
         f"### {m['cores']} cores — {m['cpu']} ({results['mode']} mode, {m['date']})",
@@ -135,7 +153,10 @@ def markdown(results: dict) -> str:
     lines += [
         "",
         f"One core, N = {format_samples(k['samples'])}: kernel {_rate(k['kernel_rate'])} darts/s, "
-        f"naive {_rate(k['naive_rate'])} darts/s. Serial `estimate_pi`, N = {format_samples(s['samples'])}: "
+        f"naive {_rate(k['naive_rate'])} darts/s; NumPy kernel {_rate(nb['numpy_rate'])} and numba kernel "
+        f"{_rate(nb['numba_rate'])} darts per CPU-second (interleaved, compiled before timing, "
+        f"same count: {nb['identical']}). "
+        f"Serial `estimate_pi`, N = {format_samples(s['samples'])}: "
         f"{_rate(s['serial_rate'])} darts/s ({s['serial_s']:.2f} s). Peak RSS {r['peak_rss_mb']:.0f} MB "
         f"(of which {r['import_rss_mb']:.0f} MB is Python + NumPy + montepi after import) for "
         f"{format_samples(r['samples'])} serial darts in {r['seconds']:.0f} s.",

@@ -6,6 +6,7 @@ props from here, so a reader sees at once which code is the lesson's subject
 
 pitfalls       the original lesson's code and its traps (notebooks 01, 02; the benchmark's baseline)
 memory         peak memory of one call, with tracemalloc (notebook 01)
+gil            a pure-Python dart loop, PCG64 alone, and a fair interleaved race (02-threads-and-the-gil)
 workerlog      a pool worker's stderr to a file, and its last line (notebook 02)
 hand_cluster   ``dask scheduler`` / ``dask worker`` started by hand as processes (notebook 05)
 slurm          sbatch / squeue / scancel with timeouts (notebook 05)

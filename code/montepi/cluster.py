@@ -71,6 +71,22 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
     closed (``with local_cluster() as cluster:`` or ``cluster.close()``).
     Other keyword arguments go to ``distributed.LocalCluster``.  Closing it
     prints no traceback (:mod:`montepi.closing`).
+
+    Why one single-threaded process per core (the default, also for
+    ``estimate_pi(backend="distributed")``'s own cluster and the lesson's
+    ``ready_cluster``): each worker is a process of its own, so code that holds
+    the GIL still runs in parallel, and a worker that dies (notebook 04 kills
+    one) takes nothing else with it.  The alternatives trade that away:
+    NumPy and numba release the GIL, so one process with several threads
+    (``workers=1, threads_per_worker=W``) or threads in this very process
+    (``processes=False``) also run the darts in parallel and start faster,
+    but they share one GIL with the worker's event loop, and a crash takes
+    them all.  Fewer, bigger tasks or all tasks sent at once
+    (``worker-saturation: inf``) save messages but balance worse.
+    ``python -m montepi.bench --shapes`` times each of these against the
+    machine's ceiling in interleaved rounds; on the 2-core VM (busy, load
+    7–19) no shape beat the default by more than the run-to-run noise
+    (BENCHMARKS.md), so the default stays the robust one.
     """
     from .closing import QuietClose
 

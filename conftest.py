@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -26,18 +24,11 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def slurm_problem() -> str | None:
-    """Why Slurm cannot be used here, or None when a node is up."""
-    if not shutil.which("sbatch") or not shutil.which("sinfo"):
-        return "Slurm is not installed; start a throwaway one with `./lesson slurm-up` (root, Debian)"
-    try:
-        state = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=10)
-    except subprocess.TimeoutExpired:
-        return "sinfo did not answer; is slurmctld running? (`./lesson slurm-up`)"
-    if state.returncode != 0 or not state.stdout.strip():
-        return "no Slurm controller answers; start one with `./lesson slurm-up`"
-    if not any(s.startswith(("idle", "mix", "alloc")) for s in state.stdout.split()):
-        return f"the Slurm node is not usable (state {state.stdout.strip()}); restart with `./lesson slurm-up`"
-    return None
+    """Why Slurm cannot be used here, or None when a node is up (the same check as notebook 06's %%needs_slurm)."""
+    from montepi.lesson.slurm import HOW_TO_GET_ONE, problem
+
+    reason = problem()
+    return f"{reason}; {HOW_TO_GET_ONE}" if reason else None
 
 
 def browser_problem() -> str | None:
@@ -51,9 +42,9 @@ REQUIREMENTS = {"slurm": slurm_problem, "browser": browser_problem}
 
 
 def pytest_collection_modifyitems(config, items):
-    """Notebook 05 drives a real Slurm: give its nbval cells the slurm marker."""
+    """Notebook 06 drives a real Slurm: give its nbval cells the slurm marker."""
     for item in items:
-        if Path(str(item.fspath)).name.startswith("05-"):
+        if Path(str(item.fspath)).name.startswith("06-"):
             item.add_marker(pytest.mark.slurm)
 
 

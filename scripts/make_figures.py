@@ -1,4 +1,4 @@
-"""Regenerate every figure in fig/ from real runs (``./lesson figures``).
+"""Regenerate every figure in notebooks/fig/ from real runs (``./lesson figures``).
 
     ./lesson figures                     # all of them
     ./lesson figures dashboard-status    # some (names without .png)
@@ -8,10 +8,10 @@ driven by Playwright) while a local cluster is busy estimating π:
 
 * ``dashboard-status.png``: the dashboard's status page, tasks streaming in;
 * ``dashboard-task-stream.png``: the task stream on its own page;
-* ``jupyterlab-dask-panes.png``: notebook 04 in JupyterLab with the
+* ``jupyterlab-dask-panes.png``: notebook 05 in JupyterLab with the
   dask-labextension panes (task stream, workers' memory, progress) beside it;
 * ``dashboard-small-tasks.png``: the task stream of 10**7 darts in blocks of
-  2**14 (INSTRUCTORS.md, notebook 06): per-task overhead shows as white.
+  2**14 (INSTRUCTORS.md, notebook 07): per-task overhead shows as white.
 
 PNGs are reduced to 256 colours so that each stays well under 300 KB.
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the browser harness lives in tests/support/, outside the package
-FIG = ROOT / "fig"
+FIG = ROOT / "notebooks" / "fig"  # under notebooks/: JupyterLab (./lesson lab) serves that folder
 VIEWPORT = {"width": 1400, "height": 860}
 
 
@@ -63,12 +63,12 @@ def dashboard_task_stream(browser, client, out: Path) -> None:
 
 
 def jupyterlab_dask_panes(browser, client, out: Path) -> None:
-    """Notebook 04 with the Dask panes beside it, set up as INSTRUCTORS.md describes."""
+    """Notebook 05 with the Dask panes beside it, set up as INSTRUCTORS.md describes."""
     from support.browser import dask_panes, jupyter_lab, open_notebook, run_command, wait_for_plots
 
     with jupyter_lab(ROOT / "notebooks") as lab:
         page = browser.new_page(viewport=VIEWPORT)
-        open_notebook(page, lab, "04-dask-distributed.ipynb")
+        open_notebook(page, lab, "05-dask-distributed.ipynb")
         page.locator('.jp-SideBar [data-id="dask-dashboard-launcher"]').click()
         url = page.locator(".dask-URLInput input")
         url.fill(client.dashboard_link)

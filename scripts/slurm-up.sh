@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start a throwaway single-node Slurm on this machine, for notebook 05 and its tests.
+# Start a throwaway single-node Slurm on this machine, for notebook 06 and its tests.
 #
 #   sudo ./lesson slurm-up      (or: bash scripts/slurm-up.sh)
 #

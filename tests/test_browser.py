@@ -2,7 +2,7 @@
 
 1. The dask dashboard of a busy LocalCluster draws its plots: the task stream
    and progress bars hold the running tasks, and the page is not blank.
-2. Notebook 04 runs top to bottom in JupyterLab (Run → Run All Cells), prints
+2. Notebook 05 runs top to bottom in JupyterLab (Run → Run All Cells), prints
    π, shows no errors, and its embedded dashboard frames draw Bokeh plots.
    JupyterLab serves a temporary copy of notebooks/, so nothing is saved
    into the repository.
@@ -25,7 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-NOTEBOOK_04 = "04-dask-distributed.ipynb"
+NOTEBOOK_04 = "05-dask-distributed.ipynb"
 ARTIFACTS = ROOT / "artifacts" / "browser"
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
@@ -114,7 +114,7 @@ def test_notebook_04_runs_in_jupyterlab(page):
         errors = [text for text in stderr_outputs(page) if re.search(r"Traceback|\w*Error\b", text)]
         outputs = "\n".join(page.locator(".jp-OutputArea-output").all_inner_texts())
         frames = page.locator(".jp-OutputArea-output iframe").count()
-    assert not errors, "error output in notebook 04:\n" + "\n---\n".join(errors)
+    assert not errors, "error output in notebook 05:\n" + "\n---\n".join(errors)
     assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts), f"cells left unrun: {prompts}"
     assert re.search(r"π ≈ 3\.14\d*", outputs), "no π line in the outputs"
     assert frames >= 1, "no embedded dashboard frame"

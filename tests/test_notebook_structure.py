@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from folded import folded_solutions
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 # Calls that send a function to another process or worker.
 REMOTE_CALLS = {"map", "imap", "imap_unordered", "starmap", "map_async", "starmap_async", "apply",
@@ -34,9 +36,8 @@ def notebook(request):
     return json.loads(request.param.read_text())
 
 
-def test_there_are_seven_notebooks():
-    # 02-threads-and-the-gil joins the series before the pool; the series is renumbered 01-07 later.
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "02", "03", "04", "05", "06"]
+def test_the_series_is_numbered_01_to_07_without_gaps():
+    assert [p.name[:2] for p in NOTEBOOKS] == [f"{n:02d}" for n in range(1, 8)]
 
 
 def test_title_questions_objectives_key_points(notebook):
@@ -48,46 +49,94 @@ def test_title_questions_objectives_key_points(notebook):
     assert "Key points" in source(closing)
 
 
-def test_at_least_two_exercises_with_hidden_executed_solutions(notebook):
+def test_at_least_two_exercises_with_folded_solutions(notebook):
+    """Each exercise: an empty "# Your turn" cell, then its solution folded in Markdown (tests/folded.py).
+
+    A folded solution shows nothing until opened and Run All never runs it;
+    tests/test_solutions.py runs each one at its place.
+    """
     cells = notebook["cells"]
-    pairs = 0
-    for turn, solution in zip(cells, cells[1:]):
-        if turn["cell_type"] == "code" and source(turn).lstrip().startswith("# Your turn"):
-            if solution["cell_type"] == "markdown":  # a folded solution: closed until clicked, never run by Run All
-                assert source(solution).lstrip().startswith("<details><summary>Solution</summary>")
-                assert source(solution).rstrip().endswith("</details>")
-                pairs += 1
-                continue
-            assert solution["metadata"].get("jupyter", {}).get("source_hidden") is True, source(solution)[:80]
-            assert source(solution).startswith("# Solution")
-            assert solution["execution_count"] is not None, "solutions are executed so later cells can use them"
-            pairs += 1
-    assert pairs >= 2
+    folds = folded_solutions(notebook)
+    assert len(folds) >= 2
+    for fold in folds:
+        turn = cells[fold.cell - 1]
+        assert turn["cell_type"] == "code" and source(turn).lstrip().startswith("# Your turn"), \
+            f"cell {fold.cell}: a folded solution follows its '# Your turn' cell"
 
 
-def test_no_notebook_function_is_sent_to_a_pool_or_worker(notebook):
-    """Functions defined in a notebook cannot be pickled under spawn/forkserver: they live in montepi.
+def test_no_solution_is_a_code_cell(notebook):
+    """Solution code cells would run with Run All and show their outputs beside the question."""
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            assert "solution" not in cell["metadata"].get("tags", []), source(cell)[:80]
+            assert not source(cell).lstrip().lower().startswith("# solution"), source(cell)[:80]
+            hidden = cell["metadata"].get("jupyter", {}).get("source_hidden")
+            assert not hidden, "hiding the code of a cell hides nothing of its output"
 
-    The one exception is a cell that shows the failure on purpose, inside a
-    ``try`` that catches ``BrokenProcessPool``.
+
+def pool_offenders(sources: list[str]) -> list[str]:
+    """Calls that send a notebook-defined function (or a lambda) to a process *pool*.
+
+    A pool (``multiprocessing`` or ``concurrent.futures``) pickles a function by
+    reference, module and name, so under spawn/forkserver its workers cannot
+    find a function defined in a notebook.  A pool is a name bound by
+    ``with ….Pool(…) as NAME`` or ``with …PoolExecutor(…) as NAME``.  dask's
+    ``client.map``/``submit`` pickle functions by value (cloudpickle) and may
+    carry notebook functions: notebook 05 shows that.  The one exception for
+    pools is a cell that shows the failure on purpose, inside a ``try`` that
+    catches ``BrokenProcessPool``.
     """
     defined, offenders = set(), []
-    trees = [ast.parse(python_of(c)) for c in notebook["cells"] if c["cell_type"] == "code"]
+    trees = [ast.parse(text) for text in sources]
     for tree in trees:
         defined |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+    def from_notebook(node) -> bool:
+        if isinstance(node, ast.Lambda):
+            return True
+        if isinstance(node, ast.Name):
+            return node.id in defined
+        if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("partial") and node.args:
+            return from_notebook(node.args[0])
+        return False
+
     for tree in trees:
-        expected_failures = set()
+        pools, expected_failures = set(), set()
         for node in ast.walk(tree):
+            if isinstance(node, ast.With):
+                for item in node.items:
+                    made = ast.unparse(item.context_expr.func) if isinstance(item.context_expr, ast.Call) else ""
+                    if made.endswith(("Pool", "PoolExecutor")) and isinstance(item.optional_vars, ast.Name):
+                        pools.add(item.optional_vars.id)
             if isinstance(node, ast.Try) and any("BrokenProcessPool" in ast.unparse(h.type or ast.Constant(None))
                                                  for h in node.handlers):
                 expected_failures |= {id(n) for n in ast.walk(node)}
         for node in ast.walk(tree):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in REMOTE_CALLS and node.args and id(node) not in expected_failures):
-                first = node.args[0]
-                if isinstance(first, ast.Lambda) or (isinstance(first, ast.Name) and first.id in defined):
-                    offenders.append(ast.unparse(node)[:100])
-    assert not offenders, f"move these functions into montepi: {offenders}"
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id in pools
+                    and node.func.attr in REMOTE_CALLS and node.args and id(node) not in expected_failures
+                    and from_notebook(node.args[0])):
+                offenders.append(ast.unparse(node)[:100])
+    return offenders
+
+
+def test_no_notebook_function_is_sent_to_a_pool(notebook):
+    """Pools get importable functions (from montepi); dask may get notebook functions, see pool_offenders."""
+    offenders = pool_offenders([python_of(c) for c in notebook["cells"] if c["cell_type"] == "code"])
+    assert not offenders, f"a pool cannot unpickle a notebook function under spawn/forkserver: {offenders}"
+
+
+def test_the_pool_rule_catches_what_it_should():
+    cells = ["def square(x):\n    return x * x",
+             "with ctx.Pool(2) as pool:\n    pool.map(square, [1])",
+             "with ProcessPoolExecutor(1) as ex:\n    ex.submit(partial(square), 3)",
+             "with ctx.Pool(2) as pool:\n    pool.imap_unordered(lambda x: x, [1])",
+             "client.submit(square, 3)\nclient.map(lambda x: x, [1])",
+             "with ctx.Pool(2) as pool:\n    pool.map(count_block, plan)",
+             "try:\n    with ProcessPoolExecutor(1) as ex:\n        ex.submit(square, 3)\n"
+             "except BrokenProcessPool:\n    pass"]
+    assert pool_offenders(cells) == ["pool.map(square, [1])", "ex.submit(partial(square), 3)",
+                                     "pool.imap_unordered(lambda x: x, [1])"]
 
 
 def test_metadata_is_clean(notebook):
@@ -128,3 +177,13 @@ def test_every_stored_identity_check_holds(notebook):
         for output in cell.get("outputs", []):
             text = "".join(output.get("text", "")) + "".join(output.get("data", {}).get("text/plain", ""))
             assert not broken.search(text), f"{broken.search(text).group(0)!r} in the output of {source(cell)[:60]!r}"
+
+
+def test_time_and_prerequisites_in_metadata_and_header(notebook):
+    """Carpentries-style minutes: in the metadata (for tools) and in the header (for people), the same."""
+    minutes = notebook["metadata"].get("lesson", {})
+    teaching, exercises = minutes.get("teaching"), minutes.get("exercises")
+    assert isinstance(teaching, int) and isinstance(exercises, int) and teaching > 0 and exercises > 0, minutes
+    opening = " ".join(source(c) for c in notebook["cells"][:3] if c["cell_type"] == "markdown")
+    assert "**What you need**" in opening
+    assert f"Time: {teaching} min teaching, {exercises} min exercises." in opening

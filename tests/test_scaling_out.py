@@ -1,4 +1,4 @@
-"""Notebook 05's machinery: scheduler and workers by hand, Slurm jobs, dask-jobqueue, TLS, batch jobs.
+"""Notebook 06's machinery: scheduler and workers by hand, Slurm jobs, dask-jobqueue, TLS, batch jobs.
 
 The by-hand processes and TLS need no Slurm.  Tests marked ``slurm`` need
 the throwaway cluster from ``./lesson slurm-up`` (conftest skips them without

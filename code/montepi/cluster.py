@@ -75,7 +75,7 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
     Why one single-threaded process per core (the default, also for
     ``estimate_pi(backend="distributed")``'s own cluster and the lesson's
     ``ready_cluster``): each worker is a process of its own, so code that holds
-    the GIL still runs in parallel, and a worker that dies (notebook 04 kills
+    the GIL still runs in parallel, and a worker that dies (notebook 05 kills
     one) takes nothing else with it.  The alternatives trade that away:
     NumPy and numba release the GIL, so one process with several threads
     (``workers=1, threads_per_worker=W``) or threads in this very process

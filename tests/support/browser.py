@@ -2,8 +2,8 @@
 
 Test and figure tooling, not part of the installed package: shared by
 ``tests/test_browser.py`` (which proves that the dashboard draws and that
-notebook 04 runs in JupyterLab) and ``scripts/make_figures.py`` (which takes
-the screenshots in ``fig/``).  Needs Playwright for Python and Debian's
+notebook 05 runs in JupyterLab) and ``scripts/make_figures.py`` (which takes
+the screenshots in ``notebooks/fig/``).  Needs Playwright for Python and Debian's
 ``/usr/bin/chromium``; nothing here downloads a browser.
 
 Why a real browser: the dashboard is a Bokeh app that draws its plots only

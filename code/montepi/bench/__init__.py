@@ -23,7 +23,7 @@ It exits 0 either way: targets are reported, not asserted, because timings on
 a shared machine are noise-prone.
 
 measure   what is measured (it times with :func:`montepi.timing.best_of` and
-          :mod:`montepi.lesson.overheads`, as notebook 06 does)
+          :mod:`montepi.lesson.overheads`, as notebook 07 does)
 report    targets, PASS/FAIL verdicts and the Markdown table
 cli       the command line
 """

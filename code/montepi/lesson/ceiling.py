@@ -8,7 +8,7 @@ process's time.  Whatever keeps it below W × the one-core rate belongs to
 the machine (shared caches, memory bandwidth, the all-core clock, other
 programs), not to montepi; whatever keeps a backend below it is the backend's.
 
-The benchmark reports each backend as a fraction of this ceiling; notebook 06
+The benchmark reports each backend as a fraction of this ceiling; notebook 07
 draws it beside the measured speed-ups.
 """
 

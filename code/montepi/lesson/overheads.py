@@ -1,6 +1,6 @@
-"""What a parallel run pays besides throwing darts: start-up, each task, the final sum (notebook 06).
+"""What a parallel run pays besides throwing darts: start-up, each task, the final sum (notebook 07).
 
-Notebook 06 adds these up and compares them with the serial seconds its
+Notebook 07 adds these up and compares them with the serial seconds its
 Amdahl fit finds; the benchmark reports pool and cluster start-up with them.
 Each figure is a best-of time (:func:`montepi.timing.best_of`).
 """

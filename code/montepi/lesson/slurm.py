@@ -1,11 +1,17 @@
-"""Submitting, watching and cancelling Slurm jobs from Python (notebook 05 and its tests).
+"""Submitting, watching and cancelling Slurm jobs from Python (notebook 06 and its tests).
 
 Thin wrappers around ``sbatch``, ``squeue`` and ``scancel`` that wait for the
 states a lesson needs, with a timeout and a clear error instead of a hang.
+
+It is also an IPython extension: ``%load_ext montepi.lesson.slurm`` adds the cell magic
+``%%needs_slurm``.  A cell that starts with it runs as usual where a Slurm node
+takes jobs; anywhere else (a laptop, a JupyterHub, Binder) it prints one line
+saying why not and how to get a Slurm, instead of a traceback.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 from collections.abc import Iterable, Mapping
@@ -13,6 +19,10 @@ from pathlib import Path
 
 #: Seconds to wait for a job to start or to leave the queue.
 JOB_TIMEOUT = 90.0
+
+
+#: How a learner without Slurm gets one.
+HOW_TO_GET_ONE = "start a throwaway one with `./lesson slurm-up` (root, Debian) or use your workshop's cluster"
 
 
 class SlurmError(RuntimeError):
@@ -97,3 +107,35 @@ def wait_until_gone(job_ids: Iterable[str] | None = None, timeout: float = JOB_T
         if time.monotonic() > deadline:
             raise SlurmError(f"jobs still in the queue after {timeout:g} s: {states}")
         time.sleep(0.25)
+
+
+def problem() -> str | None:
+    """Why this machine cannot run Slurm jobs, in a few words, or None when a node takes jobs."""
+    if not shutil.which("sbatch") or not shutil.which("sinfo"):
+        return "Slurm's commands (sbatch, sinfo) are not installed"
+    try:
+        state = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        return "sinfo did not answer"
+    if state.returncode != 0 or not state.stdout.strip():
+        return "no Slurm controller answers"
+    if not any(s.startswith(("idle", "mix", "alloc")) for s in state.stdout.split()):
+        return f"the Slurm node is not usable (state {state.stdout.strip()})"
+    return None
+
+
+def needs_slurm(line: str, cell: str) -> None:
+    """Cell magic: run the cell where Slurm takes jobs, else print one line saying why not."""
+    from IPython import get_ipython
+
+    reason = problem()
+    if reason:
+        print(f"No Slurm here ({reason}): this cell did not run; {HOW_TO_GET_ONE}.")
+        return
+    shell = get_ipython()
+    exec(compile(shell.transform_cell(cell), "<needs_slurm cell>", "exec"), shell.user_ns)  # noqa: S102
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext montepi.lesson.slurm``: register ``%%needs_slurm``."""
+    ipython.register_magic_function(needs_slurm, magic_kind="cell")

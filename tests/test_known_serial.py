@@ -1,0 +1,43 @@
+"""Notebook 07's stand-in job: the fitted serial fraction recovers the chosen one, even on a busy machine.
+
+Two busy processes spin beside the measurement (a 2-core machine is then
+fully booked by others), as on a shared JupyterHub during a workshop.  The
+numbers are the notebook's: 0.2 s serial, 1.8 s parallel (s = 0.1), tolerance ±0.02, 1–16 workers.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from montepi.lesson.amdahl import fit_serial_fraction
+from montepi.lesson.known_serial import stand_in_seconds
+
+SERIAL, PARALLEL, TOLERANCE = 0.2, 1.8, 0.02
+WORKERS = [1, 2, 4, 8, 16]
+
+
+@pytest.fixture
+def two_busy_processes():
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+def test_fitted_serial_fraction_recovers_the_chosen_one_under_load(two_busy_processes):
+    seconds = stand_in_seconds(WORKERS, SERIAL, PARALLEL, repeat=2)
+    s = fit_serial_fraction(WORKERS, [seconds[1] / seconds[p] for p in WORKERS])
+    assert abs(s - SERIAL / (SERIAL + PARALLEL)) <= TOLERANCE, (s, seconds)
+
+
+def test_the_stand_in_job_never_beats_serial_plus_parallel_over_workers():
+    """Sleeping guarantees the floor T(p) ≥ serial + parallel / p (the fit above checks the rest)."""
+    seconds = stand_in_seconds([1, 4], 0.05, 0.4, repeat=1)
+    assert seconds[1] >= 0.45 and seconds[4] >= 0.15
+    assert seconds[4] < seconds[1]

@@ -171,3 +171,86 @@ def test_dask_labextension_opens_panes(page):
         shoot(page, "jupyterlab-dask-panes.png")
     assert url.rstrip("/") == link.removesuffix("/status"), (url, link)
     assert state["task_stream"] >= 1
+
+
+def test_sidebar_new_cluster_listens_on_127_0_0_1_and_leaves_nothing(page):
+    """JupyterLab's Dask sidebar "+ NEW" (INSTRUCTORS.md has learners meet it) with the lesson's settings.
+
+    Every socket of the new cluster (scheduler and dashboard in the Jupyter
+    server, nannies and workers in their own processes) is on 127.0.0.1;
+    SHUTDOWN leaves no process, no scratch folder and no dask-scratch-space.
+    """
+    import json
+    import tempfile
+
+    import psutil
+
+    from support.browser import jupyter_lab
+
+    tmp = Path(tempfile.gettempdir())
+    with jupyter_lab(NOTEBOOKS) as lab:
+        server = psutil.Process(lab.process.pid)
+        page.goto(lab.open_url())
+        page.locator('.jp-SideBar [data-id="dask-dashboard-launcher"]').click()
+        listing = page.locator(".dask-DaskClusterManager")
+        listing.wait_for()
+        children_before = {p.pid for p in server.children(recursive=True)}
+        sockets_before = {c.laddr for c in server.net_connections("inet")}
+        scratch_before = set(tmp.glob("montepi-scratch-*"))
+
+        listing.get_by_text("NEW", exact=True).click()
+        listing.locator(".dask-ClusterListingItem").first.wait_for(timeout=120_000)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            clusters = json.loads(lab.api("/dask/clusters"))
+            if clusters and clusters[0]["workers"] == 2:
+                break
+            time.sleep(0.5)
+        assert len(clusters) == 1 and clusters[0]["workers"] == 2, clusters
+        link = clusters[0]["dashboard_link"]
+        new = [p for p in server.children(recursive=True) if p.pid not in children_before]
+        sockets = [c for c in server.net_connections("inet") if c.laddr not in sockets_before]
+        sockets += [c for p in new for c in p.net_connections("inet")]
+        shoot(page, "jupyterlab-sidebar-new-cluster.png")
+        scratch = set(tmp.glob("montepi-scratch-*")) - scratch_before
+
+        page.get_by_title(re.compile(r"^Shutdown ")).first.click()
+        deadline = time.monotonic() + 60
+        while json.loads(lab.api("/dask/clusters")) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        left = json.loads(lab.api("/dask/clusters"))
+        # multiprocessing's resource tracker serves the Jupyter server for its whole life, by design.
+        workers = [p for p in new if "multiprocessing.resource_tracker" not in _cmdline(p)]
+        _gone, alive = psutil.wait_procs(workers, timeout=30)
+        alive = [f"{p.pid} {_cmdline(p)[:100]}" for p in alive if _running(p)]
+        dashboard_port = int(re.search(r":(\d+)/", link).group(1))
+        listening = {c.laddr.port for c in sockets if c.status == psutil.CONN_LISTEN}
+
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/status", link), link
+    assert len(new) >= 2, "the two workers run in processes of their own"
+    assert dashboard_port in listening and len(listening) >= 3, (listening, link)  # scheduler, dashboard, workers
+    elsewhere = [c for c in sockets if c.laddr.ip != "127.0.0.1"]
+    assert not elsewhere, f"sockets beyond 127.0.0.1: {elsewhere}"
+    assert len(scratch) == 1, f"a private scratch folder per cluster: {scratch}"
+    assert not left, f"the cluster is still listed after SHUTDOWN: {left}"
+    assert not alive, f"processes left after SHUTDOWN: {alive}"
+    assert not any(p.exists() for p in scratch), f"{scratch} was left behind"
+    assert not (tmp / "dask-scratch-space").exists()
+
+
+def _running(process) -> bool:
+    import psutil
+
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _cmdline(process) -> str:
+    import psutil
+
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""

@@ -60,7 +60,8 @@ BAD = [
     (["serial", "--chunk", "0"], "chunk must be positive"),
     (["serial", "--workers", "2"], "the serial backend runs on one core"),
     (["threads", "--kernel", "fortran"], "invalid choice: 'fortran'"),
-    (["gpu"], "invalid choice: 'gpu'"),
+    (["tpu"], "invalid choice: 'tpu'"),
+    (["gpu", "--workers", "2"], "the gpu backend runs on one GPU"),
     (["serial", "--scheduler", "tcp://127.0.0.1:8786"], "belongs to the distributed backend"),
     (["serial", "--timeout", "0"], "timeout must be a positive"),
     (["distributed", "--timeout", "soon"], "timeout must be a positive"),
@@ -92,8 +93,8 @@ def test_the_api_raises_the_same_messages():
         estimate_pi(10, backend="pool", workers=0)
     with pytest.raises(ValueError, match="chunk must be positive"):
         estimate_pi(10, chunk=0)
-    with pytest.raises(ValueError, match="unknown backend 'gpu'"):
-        estimate_pi(10, backend="gpu")
+    with pytest.raises(ValueError, match="unknown backend 'tpu'"):
+        estimate_pi(10, backend="tpu")
     with pytest.raises(ValueError, match="the serial backend runs on one core"):
         estimate_pi(10, workers=2)
     with pytest.raises(ValueError, match="belongs to the distributed backend"):

@@ -8,6 +8,7 @@ estimate → checks → plan → backends → kernel, nothing points back up.
 
     kernel     numbered darts: ``count_inside(start, count, seed)``, the NumPy kernel every backend runs
     kernel_numba  the same darts in a loop compiled by numba (``kernel="numba"``; numba is optional)
+    kernel_cuda   the same darts on an NVIDIA GPU (``backend="gpu"``, CuPy optional), and its Python mirror
     plan       exact splits of N darts into blocks, none lost
     darts      the darts themselves, as a NumPy or a dask array
     result     ``Estimate``: π with its standard error
@@ -18,6 +19,7 @@ estimate → checks → plan → backends → kernel, nothing points back up.
     closing    a worker plugin: a cluster closes without a traceback on a busy machine
     timing     ``best_of`` and ``best_of_interleaved``: how the notebooks and the benchmark time things
     cli        ``python -m montepi`` (with ``progress``, its rate line)
+    jupyter_exit  inside a Jupyter kernel: stops the pool's helpers at shutdown (no /tmp/pymp-* left)
 
 The lesson's props (:mod:`montepi.lesson`): code that exists only so a
 notebook can show something (the original lesson's pitfalls, a hand-started
@@ -32,6 +34,7 @@ function defined in a notebook cannot be sent to a process started with
 ``spawn`` or ``forkserver``.
 """
 
+from . import jupyter_exit as _jupyter_exit
 from .checks import BACKENDS
 from .cluster import SchedulerUnreachable, connect, local_cluster
 from .darts import darts
@@ -57,3 +60,6 @@ __all__ = [
     "plan_blocks",
 ]
 __version__ = "0.1.0"
+
+# Inside a Jupyter kernel: stop the pool helpers at shutdown, so no /tmp/pymp-* is left behind.
+_jupyter_exit.install()

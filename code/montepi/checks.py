@@ -20,7 +20,8 @@ MAX_SAMPLES = 2**63 - 1
 #: More processes than this only thrash a machine (and one typo of 100000 would
 #: start a hundred thousand processes).
 MAX_WORKERS = max(64, 8 * (os.cpu_count() or 1))
-BACKENDS = ("serial", "threads", "pool", "dask", "distributed")
+#: "gpu" runs its own CUDA kernel (montepi.kernel_cuda) on an NVIDIA GPU through CuPy, which is optional.
+BACKENDS = ("serial", "threads", "pool", "dask", "distributed", "gpu")
 #: The kernels every backend can run: NumPy (montepi.kernel) and numba (montepi.kernel_numba, optional).
 KERNELS = ("numpy", "numba")
 
@@ -97,7 +98,7 @@ def check_timeout(timeout: object) -> float:
 
 
 def check_backend_options(backend: str, *, workers: int | None = None, cluster_given: bool = False,
-                          start_method: str | None = None) -> None:
+                          start_method: str | None = None, kernel: str | None = None) -> None:
     """Reject options that the chosen backend would otherwise silently ignore.
 
     ``cluster_given``: a client, scheduler address or scheduler file was given.
@@ -109,3 +110,8 @@ def check_backend_options(backend: str, *, workers: int | None = None, cluster_g
         raise ValueError("a client, scheduler or scheduler file belongs to the distributed backend")
     if backend != "pool" and start_method is not None:
         raise ValueError(f"start_method belongs to the pool backend, not {backend}")
+    if backend == "gpu" and workers is not None:
+        raise ValueError(f"the gpu backend runs on one GPU with thousands of threads of its own; "
+                         f"workers={workers} belongs to threads, pool, dask or distributed")
+    if backend == "gpu" and kernel not in (None, "numpy"):
+        raise ValueError(f"the gpu backend runs its own CUDA kernel; kernel={kernel!r} belongs to the CPU backends")

@@ -28,6 +28,7 @@ from .checks import (
 )
 from .cluster import CONNECT_TIMEOUT, SchedulerUnreachable
 from .estimate import available_cores, estimate_pi
+from .kernel_cuda import GpuUnavailable, describe_gpu
 from .kernel_numba import NumbaMissing
 from .progress import format_duration, rate_line
 from .result import format_samples
@@ -115,17 +116,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:  # the rules are estimate_pi's; checked before --dry-run, which does not call it
         check_backend_options(args.backend, workers=args.workers,
-                              cluster_given=bool(args.scheduler or args.scheduler_file))
+                              cluster_given=bool(args.scheduler or args.scheduler_file), kernel=args.kernel)
     except ValueError as error:
         parser.error(str(error))
     workers = args.workers or (1 if args.backend == "serial" else available_cores())
     try:
-        if args.dry_run:
+        if args.backend == "gpu":  # a CPU probe says nothing about a GPU: check that there is one instead
+            device = describe_gpu()
+            if args.dry_run:
+                print(f"montepi: {format_samples(args.samples)} darts would be thrown on {device}", file=sys.stderr)
+                return 0
+        elif args.dry_run:
             _announce(args.samples, args.seed, workers, always=True, kernel=args.kernel)
             return 0
-        if not args.quiet:
+        elif not args.quiet:
             _announce(args.samples, args.seed, workers, kernel=args.kernel)
-    except NumbaMissing as error:
+    except (NumbaMissing, GpuUnavailable) as error:
         print(f"montepi: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # while timing the probe (or compiling numba's kernel for it)

@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from . import backends, checks
+from . import backends, checks, kernel_cuda
 from .cluster import CONNECT_TIMEOUT, client_for
 from .plan import default_chunk, plan_blocks
 from .result import Estimate
@@ -47,7 +47,11 @@ def estimate_pi(
         picks how they start),
         ``"dask"`` (dask's local threaded scheduler) or ``"distributed"``
         (``client``, or a scheduler at ``scheduler``/``scheduler_file``, or a
-        fresh ``LocalCluster`` on 127.0.0.1 that is closed afterwards).
+        fresh ``LocalCluster`` on 127.0.0.1 that is closed afterwards), or
+        ``"gpu"`` (an NVIDIA GPU through CuPy, its own CUDA kernel: the same
+        darts and count; ``chunk`` is then the darts per kernel launch).
+        Without CuPy or a GPU, ``"gpu"`` raises ``GpuUnavailable`` (a
+        ``ValueError``) saying which is missing.
     workers
         Processes or threads to use; defaults to the available cores.
     kernel
@@ -65,13 +69,22 @@ def estimate_pi(
     if chunk is not None:
         chunk = checks.check_chunk(chunk)
     checks.check_backend_options(backend, workers=workers, start_method=start_method,
-                                 cluster_given=client is not None or bool(scheduler or scheduler_file))
+                                 cluster_given=client is not None or bool(scheduler or scheduler_file),
+                                 kernel=kernel)
     timeout = checks.check_timeout(timeout)
     kernel = checks.check_kernel(kernel)
-    backends.kernel_functions(kernel)  # numba: installed? compiled (or loaded from its cache) before timing
+    if backend == "gpu":
+        kernel = "cuda"
+        kernel_cuda.compile_kernel()  # CuPy and a GPU here? compiled before timing
+    else:
+        backends.kernel_functions(kernel)  # numba: installed? compiled (or loaded from its cache) before timing
 
     began = time.perf_counter()
-    if backend == "distributed":
+    if backend == "gpu":
+        workers = 1  # one device; its threads are the kernel's business (kernel_cuda.gpu_threads)
+        plan = plan_blocks(samples, chunk=chunk or kernel_cuda.LAUNCH_DARTS)
+        inside = kernel_cuda.run_gpu(plan, seed, progress)
+    elif backend == "distributed":
         with client_for(client=client, address=scheduler, scheduler_file=scheduler_file,
                         workers=workers or available_cores(), timeout=timeout) as active:
             workers = len(active.nthreads()) or workers or 1

@@ -84,9 +84,9 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
     them all.  Fewer, bigger tasks or all tasks sent at once
     (``worker-saturation: inf``) save messages but balance worse.
     ``python -m montepi.bench --shapes`` times each of these against the
-    machine's ceiling in interleaved rounds; on the 2-core VM (busy, load
-    7–19) no shape beat the default by more than the run-to-run noise
-    (BENCHMARKS.md), so the default stays the robust one.
+    machine's ceiling in interleaved rounds; on the shared 2-core VM (five
+    runs, load 3–19) no shape beat the default consistently: each won one
+    run and lost another (BENCHMARKS.md), so the default stays the robust one.
     """
     from .closing import QuietClose
 

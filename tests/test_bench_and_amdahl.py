@@ -21,7 +21,7 @@ from montepi.lesson.amdahl import (
     stderr_for,
 )
 from montepi.lesson.overheads import worker_counts
-from montepi.timing import best_of
+from montepi.timing import best_of, best_of_interleaved
 
 # ----------------------------------------------------------------------------- Amdahl
 
@@ -121,13 +121,40 @@ def test_bench_rejects_bad_options(args, capsys):
     assert "error" in capsys.readouterr().err
 
 
+def test_interleaved_takes_rounds_and_keeps_each_best():
+    calls, times = [], {"a": iter([3.0, 1.0, 2.0]), "b": iter([5.0, 6.0, 4.0])}
+
+    def contender(name):
+        return lambda: calls.append(name) or next(times[name])
+
+    best = best_of_interleaved({"a": contender("a"), "b": contender("b")}, repeat=3)
+    assert calls == ["a", "b"] * 3  # A B A B A B, not A A A B B B
+    assert best == {"a": 1.0, "b": 4.0}
+
+
+def test_ceiling_processes_count_the_same_darts():
+    from montepi.lesson.ceiling import ceiling
+
+    with ceiling(2, 300_001, 2017) as c:
+        seconds, inside = c.run()
+        again = c.run()
+    assert inside == again[1] == count_inside(0, 300_001, 2017)
+    assert 0 < seconds < 60
+
+
+def test_busy_warning_above_half_a_load_per_core():
+    assert bench.measure.busy_warning([0.9, 1, 1], 2) is None
+    assert "load average 1.2 on 2 cores" in bench.measure.busy_warning([1.2, 1, 1], 2)
+    assert bench.measure.busy_warning(None, 2) is None
+
+
 def test_peak_rss_runs_in_a_child_and_counts_right():
     found = bench.peak_rss(10**6)
     assert found["inside"] == count_inside(0, 10**6, 2017)
     assert 0 < found["import_rss_mb"] <= found["peak_rss_mb"] < 1000
 
 
-def test_quick_bench_on_tiny_sizes_writes_json_and_markdown(tmp_path, monkeypatch, capsys):
+def test_quick_bench_on_tiny_sizes_writes_json_and_markdown(tmp_path, monkeypatch, capfd):
     monkeypatch.setitem(bench.QUICK, "naive_samples", 10**5)
     monkeypatch.setitem(bench.QUICK, "rss_samples", 10**6)
     code = bench.main(["--quick", "--samples", "2e5", "--workers", "1", "--repeat", "1", "--out", str(tmp_path)])
@@ -140,19 +167,38 @@ def test_quick_bench_on_tiny_sizes_writes_json_and_markdown(tmp_path, monkeypatc
     assert data["rss"]["inside"] == count_inside(0, 10**6, 2017)
     assert data["kernel"]["samples"] == 10**5 and data["kernel"]["speedup"] > 0
     assert data["buffer"]["chosen"] == BLOCK_DARTS and str(BLOCK_DARTS) in data["buffer"]["rates"]
-    assert all(rate > 0 for rate in data["buffer"]["rates"].values())
+    assert all(rate > 0 for rate in data["buffer"]["rates"].values()) and data["buffer"]["same_count"] is True
     assert "Kernel buffer" in table
     (row,) = data["scaling"]["rows"]
     assert row["workers"] == 1
-    for key in ("threads", "pool", "pool_prestarted", "distributed", "distributed_cold"):
+    for key in ("threads", "pool", "pool_prestarted", "dask", "distributed", "distributed_cold"):
         assert row[f"{key}_rate"] > 0
+        assert row[f"{key}_of_ceiling"] == pytest.approx(row[f"{key}_rate"] / row["ceiling_numpy_rate"])
+    # The machine's ceiling, and each backend against it, as plain numbers at the largest worker count.
+    assert data["scaling"]["ceiling_count_identical"] is True
+    assert row["ceiling_numpy_rate"] > 0 and isinstance(data["ceiling_efficiency"], float)
+    for key in ("pool_of_ceiling", "distributed_of_ceiling", "dask_of_ceiling", "threads_of_ceiling"):
+        assert isinstance(data[key], float) and data[key] > 0
+    assert "Ceiling" in table and "Fraction of ceiling" in table
+    assert len(data["machine"]["load_average_at_end"]) == 3
     assert data["numba"]["identical"] is True and data["numba"]["speedup"] > 0
     measures = [t["measure"] for t in data["targets"]]
     assert any("kernel" in m for m in measures) and any("peak RSS" in m for m in measures)
     assert any(m.startswith("numba ÷ NumPy kernel") for m in measures)
     assert all(isinstance(t["pass"], bool) for t in data["targets"])
     # The Markdown file is the table that was printed, with a verdict for every target.
-    out = capsys.readouterr().out
+    out, err = capfd.readouterr()  # capfd: the cluster's worker processes write to the same stderr
     assert table.strip() in out
+    assert "Traceback" not in out + err
     assert table.count("PASS") + table.count("FAIL") == len(data["targets"])
     assert "| 1 |" in table
+
+
+def test_cluster_shapes_are_compared_with_the_ceiling(tmp_path, capfd):
+    assert bench.main(["--shapes", "--samples", "2e5", "--workers", "2", "--repeat", "1", "--out", str(tmp_path)]) == 0
+    found = json.loads((tmp_path / "shapes-2workers.json").read_text())
+    assert found["of_ceiling"]["ceiling"] == 1.0
+    assert any("processes × 1 thread" in label for label in found["rates"]) and len(found["rates"]) >= 6
+    assert all(rate > 0 for rate in found["rates"].values())
+    out, err = capfd.readouterr()
+    assert "÷ ceiling" in out and "Traceback" not in out + err

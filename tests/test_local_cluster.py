@@ -41,3 +41,29 @@ def test_a_cluster_that_fails_to_start_leaves_no_scratch(private_tmp):
     with pytest.raises(RuntimeError, match="failed to start"):  # each worker rejects the unknown option
         local_cluster(1, silence_logs=logging.CRITICAL, no_such_option=True)
     assert list(private_tmp.iterdir()) == []
+
+
+def test_a_closing_worker_drops_its_cut_off_heartbeat_but_a_running_one_logs_it():
+    import logging
+    import sys
+    from types import SimpleNamespace
+
+    from distributed.comm.core import CommClosedError
+    from distributed.core import Status
+
+    from montepi.closing import _DropWhileClosing
+
+    def record(error):
+        try:
+            raise error
+        except Exception:
+            info = sys.exc_info()
+        return logging.LogRecord("distributed.worker", logging.ERROR, __file__, 1,
+                                 "Failed to communicate with scheduler during heartbeat.", None, info)
+
+    worker = SimpleNamespace(status=Status.running)
+    drop = _DropWhileClosing(worker)
+    assert drop.filter(record(CommClosedError("ConnectionPool closing.")))  # running: an error worth seeing
+    worker.status = Status.closing
+    assert not drop.filter(record(CommClosedError("ConnectionPool closing.")))
+    assert drop.filter(record(ValueError("not a connection error")))  # other errors still show

@@ -22,6 +22,14 @@ def test_kernel_matches_the_definition(samples):
     assert count_inside(0, samples, 2017) == reference_count(samples, 2017)
 
 
+@pytest.mark.parametrize("buffer", [2**12, 2**16, 2**18, 2**20])
+def test_the_count_does_not_depend_on_the_buffer_size(buffer, monkeypatch):
+    from montepi import kernel
+
+    monkeypatch.setattr(kernel, "BLOCK_DARTS", buffer)
+    assert count_inside(12_345, 300_001, 2017) == reference_count(312_346, 2017) - reference_count(12_345, 2017)
+
+
 def test_dart_i_uses_numbers_2i_and_2i_plus_1():
     stream = np.random.Generator(np.random.PCG64(5)).random(40)
     for i in (0, 1, 7, 19):

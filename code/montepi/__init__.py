@@ -18,7 +18,8 @@ estimate → checks → plan → backends → kernel, nothing points back up.
     cluster    ``local_cluster`` (the one way to start a cluster) and ``connect``
     signals    ``quiet_children``: workers never see a terminal's Ctrl-C; the parent stops them
     guard      a script that starts workers without ``if __name__ == "__main__":`` is told so
-    timing     ``best_of``: how the notebooks and the benchmark time things
+    closing    a worker plugin: a cluster closes without a traceback on a busy machine
+    timing     ``best_of`` and ``best_of_interleaved``: how the notebooks and the benchmark time things
     cli        ``python -m montepi`` (with ``progress``, its rate line)
     jupyter_exit  inside a Jupyter kernel: stops the pool's helpers at shutdown (no /tmp/pymp-* left)
 

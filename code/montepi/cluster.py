@@ -92,8 +92,27 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
     It listens on ``host`` (127.0.0.1), its dashboard takes a free port, and
     its scratch space is a private folder that goes when the cluster is
     closed (``with local_cluster() as cluster:`` or ``cluster.close()``).
-    Other keyword arguments go to ``distributed.LocalCluster``.
+    Other keyword arguments go to ``distributed.LocalCluster``.  Closing it
+    prints no traceback (:mod:`montepi.closing`).
+
+    Why one single-threaded process per core (the default, also for
+    ``estimate_pi(backend="distributed")``'s own cluster and the lesson's
+    ``ready_cluster``): each worker is a process of its own, so code that holds
+    the GIL still runs in parallel, and a worker that dies (notebook 05 kills
+    one) takes nothing else with it.  The alternatives trade that away:
+    NumPy and numba release the GIL, so one process with several threads
+    (``workers=1, threads_per_worker=W``) or threads in this very process
+    (``processes=False``) also run the darts in parallel and start faster,
+    but they share one GIL with the worker's event loop, and a crash takes
+    them all.  Fewer, bigger tasks or all tasks sent at once
+    (``worker-saturation: inf``) save messages but balance worse.
+    ``python -m montepi.bench --shapes`` times each of these against the
+    machine's ceiling in interleaved rounds; on the shared 2-core VM (five
+    runs, load 3–19) no shape beat the default consistently: each won one
+    run and lost another (BENCHMARKS.md), so the default stays the robust one.
     """
+    from .closing import QuietClose
+
     options = dict(
         n_workers=workers,
         threads_per_worker=1,
@@ -103,6 +122,7 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
         silence_logs=logging.ERROR,
     )
     options.update(kwargs)
+    options["plugins"] = (*options.get("plugins", ()), QuietClose())  # passed on to each Worker
     if options["processes"]:  # distributed spawns its workers: they re-run the main script
         check_main_guard("a cluster")
     return _scratch_cluster_class()(**options)

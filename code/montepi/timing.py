@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 
 def best_of(run: Callable[[], object], repeat: int = 3, clock: Callable[[], float] = time.perf_counter) -> float:
@@ -20,3 +21,19 @@ def best_of(run: Callable[[], object], repeat: int = 3, clock: Callable[[], floa
         run()
         times.append(clock() - began)
     return min(times)
+
+
+def best_of_interleaved(contenders: Mapping[str, Callable[[], float]], repeat: int = 3) -> dict[str, float]:
+    """The shortest of ``repeat`` times of each contender, timed in turns: A B C, A B C, …
+
+    Each contender runs once and returns its own seconds (so that set-up, such
+    as starting a cluster, can stay outside its clock).  Taking turns spreads
+    whatever else the machine is doing over all contenders alike, so the
+    *ratios* between them hold on a busy machine, where one best-of run after
+    another would compare a quiet minute with a busy one.
+    """
+    best = {name: math.inf for name in contenders}
+    for _ in range(max(1, repeat)):
+        for name, timed in contenders.items():
+            best[name] = min(best[name], timed())
+    return best

@@ -17,6 +17,24 @@ def _workers(text: str) -> int:
     return available_cores() if text == "max" else argument_type(check_workers)(text)
 
 
+def _shapes(args: argparse.Namespace) -> int:
+    """``--shapes``: the cluster-shape comparison alone, printed and written as JSON + Markdown."""
+    import json
+
+    from .shapes import compare_shapes, shapes_markdown
+
+    workers = args.workers or available_cores()
+    samples = args.samples or (10**8 if args.quick else 2 * 10**8) * max(1, workers // 2)
+    found = compare_shapes(samples, workers, args.repeat)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"shapes-{workers}workers"
+    stem.with_suffix(".json").write_text(json.dumps(found, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(shapes_markdown(found))
+    print(shapes_markdown(found))
+    print(f"wrote {stem}.json and {stem}.md")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: run, write, print; exit 0 whether targets pass or not."""
     parser = argparse.ArgumentParser(
@@ -43,8 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="darts for the scaling runs (default 4e8, 1e8 with --quick; more above 2 cores)",
     )
-    parser.add_argument("--repeat", type=int, default=3, metavar="R", help="timings per figure, best kept (default 3)")
+    parser.add_argument("--repeat", type=int, default=5, metavar="R",
+                        help="timings per figure, taken in interleaved rounds, best kept (default 5)")
+    parser.add_argument("--shapes", action="store_true",
+                        help="instead: compare LocalCluster shapes (processes × threads, tasks in flight, block size) "
+                        "against the ceiling on --workers cores")
     args = parser.parse_args(argv)
+    if args.shapes:
+        return _shapes(args)
     results = run(quick=args.quick, workers=args.workers, samples=args.samples, repeat=args.repeat)
     json_path, md_path = write(results, args.out)
     print(markdown(results))

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import math
 import os
 import platform
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+from ..checks import BACKENDS
 from ..estimate import available_cores, estimate_pi
 from ..kernel import count_inside
+from ..lesson.ceiling import Ceiling, ceiling
 from ..lesson.overheads import (
     SEED,
     pool_run_seconds,
@@ -22,7 +28,7 @@ from ..lesson.overheads import (
 )
 from ..plan import default_chunk, plan_blocks
 from ..result import format_samples
-from ..timing import best_of
+from ..timing import best_of, best_of_interleaved
 from .report import verdicts
 
 FULL = {"naive_samples": 5 * 10**7, "parallel_samples": 4 * 10**8, "rss_samples": 10**10}
@@ -85,7 +91,7 @@ def machine_info() -> dict:
         "numpy": np.__version__,
         "dask": dask.__version__,
         "distributed": distributed.__version__,
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+        "load_average_at_start": load_average(),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
@@ -97,39 +103,58 @@ def _say(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
+def load_average() -> list[float] | None:
+    """The 1-, 5- and 15-minute load averages (None where the platform has none)."""
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+
+
+def _timed(run: Callable[[], object]) -> Callable[[], float]:
+    """A contender for :func:`~montepi.timing.best_of_interleaved`: the wall-clock seconds of one ``run()``."""
+    return lambda: best_of(run, 1)
+
+
 #: Buffer sizes (darts) the kernel is timed with, around its ``BLOCK_DARTS``.
 BUFFER_SIZES = tuple(2**k for k in (12, 14, 16, 18, 20))
 
 
 def buffer_sweep(samples: int, repeat: int, sizes: tuple[int, ...] = BUFFER_SIZES) -> dict:
-    """Darts/s of the kernel, one core, with each buffer size in place of ``kernel.BLOCK_DARTS``.
+    """Darts/s of the kernel, one core, with each buffer size in place of ``kernel.BLOCK_DARTS``, interleaved.
 
-    The count is the same for every size (the darts are drawn in order); only
-    the speed changes.  This is where ``BLOCK_DARTS`` is checked.
+    The count is the same for every size (the darts are drawn in order; it is
+    checked here); only the speed changes.  This is where ``BLOCK_DARTS`` is checked.
     """
     from .. import kernel
 
-    chosen, rates = kernel.BLOCK_DARTS, {}
-    try:
-        for size in sizes:
+    chosen, counts = kernel.BLOCK_DARTS, set()
+
+    def with_buffer(size: int) -> Callable[[], float]:
+        def once() -> float:
             kernel.BLOCK_DARTS = size
-            rates[str(size)] = samples / best_of(lambda: count_inside(0, samples, SEED), repeat)
-    finally:
-        kernel.BLOCK_DARTS = chosen
-    return {"samples": samples, "chosen": chosen, "rates": rates}
+            try:
+                began = time.perf_counter()
+                counts.add(count_inside(0, samples, SEED))
+                return time.perf_counter() - began
+            finally:
+                kernel.BLOCK_DARTS = chosen
+
+        return once
+
+    best = best_of_interleaved({str(size): with_buffer(size) for size in sizes}, repeat)
+    return {"samples": samples, "chosen": chosen, "rates": {size: samples / t for size, t in best.items()},
+            "same_count": len(counts) == 1}
 
 
 def kernel_vs_naive(samples: int, repeat: int) -> dict:
-    """Darts/s of the streaming kernel and of the original lesson's pattern, same N, one core."""
+    """Darts/s of the streaming kernel and of the original lesson's pattern, same N, one core, interleaved."""
     from ..lesson.pitfalls import naive_inside
 
-    kernel = best_of(lambda: count_inside(0, samples, SEED), repeat)
-    naive = best_of(lambda: naive_inside(samples, SEED), repeat)
+    best = best_of_interleaved({"kernel": _timed(lambda: count_inside(0, samples, SEED)),
+                        "naive": _timed(lambda: naive_inside(samples, SEED))}, repeat)
     return {
         "samples": samples,
-        "kernel_rate": samples / kernel,
-        "naive_rate": samples / naive,
-        "speedup": naive / kernel,
+        "kernel_rate": samples / best["kernel"],
+        "naive_rate": samples / best["naive"],
+        "speedup": best["naive"] / best["kernel"],
     }
 
 
@@ -161,35 +186,129 @@ def numba_vs_numpy(samples: int, repeat: int) -> dict:
     }
 
 
-def scaling(samples: int, counts: list[int], repeat: int) -> dict:
-    """Serial baseline, then threads, pool and distributed on each worker count."""
-    _say(f"serial baseline, {format_samples(samples)} darts")
-    serial = best_of(lambda: estimate_pi(samples), repeat)
-    rows = []
+def kernels() -> list[str]:
+    """The kernels whose ceiling is measured: numpy, and numba where montepi has it and numba is installed."""
+    try:
+        from ..kernel_numba import numba_available  # type: ignore[import-not-found]
+    except ImportError:
+        return ["numpy"]
+    return ["numpy", "numba"] if numba_available() else ["numpy"]
+
+
+#: Backends timed at every worker count (``threads`` where this montepi has it), as a user calls them.
+#: ``pool_prestarted`` and ``distributed_cold`` are the other side of each start-up choice.
+BACKEND_KEYS = ("pool", "pool_prestarted", "threads", "dask", "distributed", "distributed_cold")
+
+
+def _ceiling_contender(c: Ceiling, expected: int, wrong: list) -> Callable[[], float]:
+    def once() -> float:
+        seconds, inside = c.run()
+        if inside != expected:
+            wrong.append(c.kernel)
+        return seconds
+
+    return once
+
+
+def _distributed_contender(samples: int, workers: int, startups: list[float]) -> Callable[[], float]:
+    """One timed run on a cluster started (and warmed by one small run) before the clock, closed after."""
+
+    def once() -> float:
+        with ready_cluster(workers) as (client, startup):
+            startups.append(startup)
+            estimate_pi(10**6, backend="distributed", client=client)  # the first task's one-off costs
+            return estimate_pi(samples, backend="distributed", client=client).seconds
+
+    return once
+
+
+def _contenders(stack: contextlib.ExitStack, samples: int, p: int, kernel_names: list[str], with_serial: bool,
+                expected: int, wrong: list, startups: list[float]) -> dict[str, Callable[[], float]]:
+    """Everything timed at ``p`` workers, started (ceiling processes, a pool) on ``stack``.
+
+    ``expected`` is the right count; a ceiling run that finds another one is added to ``wrong``.
+    """
+    contenders: dict[str, Callable[[], float]] = {}
+    for k in kernel_names:
+        c = stack.enter_context(ceiling(p, samples, SEED, k))
+        contenders[f"ceiling_{k}"] = _ceiling_contender(c, expected, wrong)
+    if with_serial:
+        for k in kernel_names:
+            options = {} if k == "numpy" else {"kernel": k}
+            contenders[f"serial_{k}"] = _timed(lambda o=options: estimate_pi(samples, **o))
+    contenders["pool"] = _timed(lambda: estimate_pi(samples, backend="pool", workers=p))
+    pool = stack.enter_context(started_pool(p))
+    contenders["pool_prestarted"] = lambda: pool_run_seconds(pool, samples, p, 1)
+    if "threads" in BACKENDS:
+        contenders["threads"] = _timed(lambda: estimate_pi(samples, backend="threads", workers=p))
+    contenders["dask"] = _timed(lambda: estimate_pi(samples, backend="dask", workers=p))
+    contenders["distributed"] = _distributed_contender(samples, p, startups)
+    contenders["distributed_cold"] = _timed(lambda: estimate_pi(samples, backend="distributed", workers=p))
+    return contenders
+
+
+def scaling(samples: int, counts: list[int], repeat: int, kernel_names: list[str] | None = None) -> dict:
+    """Ceiling, serial and every backend on each worker count, interleaved round by round.
+
+    At each worker count W the contenders are timed in turns (ceiling, pool,
+    …, distributed, …) ``repeat`` times and the best of each kept, so that
+    every ratio between them (fraction of ceiling, distributed ÷ pool) comes
+    from the same stretch of time.  The serial baseline joins the rounds at 1
+    and at the largest W.
+    """
+    kernel_names = kernel_names or kernels()
+    expected = count_inside(0, samples, SEED)
+    serial: dict[str, float] = {k: math.inf for k in kernel_names}
+    rows, wrong = [], []
     for p in counts:
-        row = {"workers": p, "tasks": len(plan_blocks(samples, chunk=default_chunk(samples, p)))}
-        _say(f"{p} worker(s): threads")
-        row["threads_s"] = best_of(lambda p=p: estimate_pi(samples, backend="threads", workers=p), repeat)
-        _say(f"{p} worker(s): pool")
+        _say(f"{p} worker(s): ceiling ({', '.join(kernel_names)}), serial, "
+             + ", ".join(k for k in BACKEND_KEYS if k != "threads" or "threads" in BACKENDS)
+             + f", best of {repeat}, interleaved")
+        row: dict = {"workers": p, "tasks": len(plan_blocks(samples, chunk=default_chunk(samples, p))),
+                     "load_average": load_average()}
         row["pool_startup_s"] = pool_startup_seconds(p, repeat)
-        row["pool_s"] = best_of(lambda p=p: estimate_pi(samples, backend="pool", workers=p), repeat)
-        with started_pool(p) as pool:
-            row["pool_prestarted_s"] = pool_run_seconds(pool, samples, p, repeat)
-        _say(f"{p} worker(s): distributed")
-        with ready_cluster(p) as (client, row["cluster_startup_s"]):
-            row["distributed_s"] = best_of(
-                lambda client=client: estimate_pi(samples, backend="distributed", client=client), repeat
-            )
-        row["distributed_cold_s"] = best_of(lambda p=p: estimate_pi(samples, backend="distributed", workers=p), repeat)
-        for key in ("threads", "pool", "pool_prestarted", "distributed", "distributed_cold"):
-            rate = samples / row[f"{key}_s"]
-            row[f"{key}_rate"] = rate
-            row[f"{key}_efficiency"] = rate / (p * samples / serial)
+        startups: list[float] = []
+        with contextlib.ExitStack() as stack:
+            contenders = _contenders(stack, samples, p, kernel_names, p in (counts[0], counts[-1]),
+                                     expected, wrong, startups)
+            best = best_of_interleaved(contenders, repeat)
+        row["cluster_startup_s"] = min(startups)
+        for k in kernel_names:
+            serial[k] = min(serial[k], best.pop(f"serial_{k}", math.inf))
+        for key, seconds in best.items():
+            row[f"{key}_s"] = seconds
         rows.append(row)
-    return {"samples": samples, "serial_s": serial, "serial_rate": samples / serial, "rows": rows}
+    serial_rate = {k: samples / serial[k] for k in kernel_names}
+    for row in rows:
+        p = row["workers"]
+        for k in kernel_names:
+            rate = samples / row[f"ceiling_{k}_s"]
+            row[f"ceiling_{k}_rate"] = rate
+            row[f"ceiling_{k}_efficiency"] = rate / (p * serial_rate[k])
+        for key in BACKEND_KEYS:
+            if f"{key}_s" in row:
+                rate = samples / row[f"{key}_s"]
+                row[f"{key}_rate"] = rate
+                row[f"{key}_efficiency"] = rate / (p * serial_rate["numpy"])
+                row[f"{key}_of_ceiling"] = rate / row["ceiling_numpy_rate"]
+    return {"samples": samples, "kernels": kernel_names, "serial_s": serial["numpy"],
+            "serial_rate": serial_rate["numpy"], "serial_rates": serial_rate,
+            "ceiling_count_identical": not wrong, "rows": rows}
 
 
-def run(*, quick: bool = False, workers: int | None = None, samples: int | None = None, repeat: int = 3) -> dict:
+#: Above this 1-minute load average per core, other programs spoil the timings (reported as a warning).
+BUSY_LOAD_PER_CORE = 0.5
+
+
+def busy_warning(load: list[float] | None, cores: int) -> str | None:
+    """A one-line warning when the 1-minute load average is above ``BUSY_LOAD_PER_CORE`` per core."""
+    if not load or load[0] <= BUSY_LOAD_PER_CORE * cores:
+        return None
+    return (f"load average {load[0]:g} on {cores} cores (> {BUSY_LOAD_PER_CORE:g} per core): other programs are "
+            "running, so absolute rates are low and noisy; the interleaved ratios hold better")
+
+
+def run(*, quick: bool = False, workers: int | None = None, samples: int | None = None, repeat: int = 5) -> dict:
     """Measure everything once and return plain data (what the JSON file holds)."""
     sizes = dict(QUICK if quick else FULL)
     most = workers or available_cores()
@@ -198,6 +317,9 @@ def run(*, quick: bool = False, workers: int | None = None, samples: int | None 
     elif most > 2:  # keep the top run's darts per worker as on 2 cores, so start-up stays small beside the work
         sizes["parallel_samples"] = max(sizes["parallel_samples"], (sizes["parallel_samples"] // 2) * most)
     results: dict = {"mode": "quick" if quick else "full", "repeat": repeat, "machine": machine_info(), "sizes": sizes}
+    warning = busy_warning(results["machine"]["load_average_at_start"], results["machine"]["cores"])
+    if warning:
+        _say(f"warning: {warning}")
     _say(f"kernel vs naive, {format_samples(sizes['naive_samples'])} darts")
     results["kernel"] = kernel_vs_naive(sizes["naive_samples"], repeat)
     _say(f"numba vs NumPy kernel, {format_samples(sizes['naive_samples'])} darts")
@@ -205,7 +327,16 @@ def run(*, quick: bool = False, workers: int | None = None, samples: int | None 
     _say("kernel buffer sizes")
     results["buffer"] = buffer_sweep(sizes["naive_samples"], repeat)
     results["scaling"] = scaling(sizes["parallel_samples"], worker_counts(most), repeat)
+    top = results["scaling"]["rows"][-1]
+    for key in ("pool", "distributed", "threads", "dask"):  # at the largest worker count, as plain numbers
+        if f"{key}_of_ceiling" in top:
+            results[f"{key}_of_ceiling"] = top[f"{key}_of_ceiling"]
+    results["ceiling_efficiency"] = top["ceiling_numpy_efficiency"]
     _say(f"peak memory of {format_samples(sizes['rss_samples'])} serial darts in a child process")
     results["rss"] = peak_rss(sizes["rss_samples"])
+    results["machine"]["load_average_at_end"] = load_average()
+    results["load_warning"] = busy_warning(max(results["machine"]["load_average_at_start"] or [0],
+                                               results["machine"]["load_average_at_end"] or [0]),
+                                           results["machine"]["cores"])
     results["targets"] = verdicts(results)
     return results

@@ -13,6 +13,9 @@ TARGETS = {
     "numba_over_numpy": 1.2,  # numba kernel ÷ NumPy kernel darts/s, one core, same darts
     "efficiency": 0.9,  # parallel efficiency on 2 cores at N ≥ 4e8
     "dist_over_pool": 0.95,  # distributed ÷ pool darts/s
+    "pool_of_ceiling": 0.95,  # pool (start-up included) ÷ the machine's ceiling, largest worker count
+    "distributed_of_ceiling": 0.90,  # distributed (cluster started before) ÷ ceiling
+    "threads_of_ceiling": 0.95,  # threads ÷ ceiling (the NumPy kernel releases the GIL while it works)
     "peak_rss_mb": 150.0,  # peak RSS of a 1e10-dart serial run, MB (10**6 bytes)
 }
 
@@ -79,6 +82,16 @@ def verdicts(results: dict) -> list[dict]:
             True,
             f"{top['distributed_efficiency']:.2f}",
         )
+        for key, label in (("pool", "pool (start-up included)"), ("threads", "threads"),
+                           ("distributed", "distributed (cluster started before)")):
+            if f"{key}_of_ceiling" in top:
+                add(
+                    f"{label} ÷ ceiling, ×{p}, N = {n}",
+                    top[f"{key}_of_ceiling"],
+                    TARGETS[f"{key}_of_ceiling"],
+                    True,
+                    f"{top[f'{key}_of_ceiling']:.2f}",
+                )
     ratio = top["distributed_rate"] / top["pool_rate"]
     add(
         f"distributed ÷ pool darts/s, ×{p}, as used (cluster before, pool per call)",
@@ -100,6 +113,17 @@ def verdicts(results: dict) -> list[dict]:
     return out
 
 
+#: Scaling-table column of each backend key (in this order; a key missing from the results is left out).
+COLUMNS = {
+    "pool": "pool, start-up included",
+    "pool_prestarted": "pool, started before",
+    "threads": "threads",
+    "dask": "dask",
+    "distributed": "distributed, cluster started before",
+    "distributed_cold": "distributed, cluster started per call",
+}
+
+
 def _rate(x: float) -> str:
     return f"{x / 1e6:,.0f} M"
 
@@ -113,8 +137,11 @@ def markdown(results: dict) -> str:
         "",
         f"{m['cores']} usable cores ({m['logical_cpus']} logical CPUs), {m['ram_gb']} GB RAM, {m['os']}; "
         f"Python {m['python']}, NumPy {m['numpy']}, dask {m['dask']}, distributed {m['distributed']}."
-        + (f" Load average at start: {', '.join(map(str, load))}." if load else ""),
+        + (f" Load average at start: {', '.join(map(str, load))}." if load else "")
+        + (f" Load average at end: {', '.join(map(str, m['load_average_at_end']))}."
+           if m.get("load_average_at_end") else ""),
         "",
+        *([f"**Warning**: {results['load_warning']}.", ""] if results.get("load_warning") else []),
         "| Measure | Measured | Target | Result |",
         "|---|---:|---:|:---:|",
     ]
@@ -143,36 +170,59 @@ def markdown(results: dict) -> str:
             + " darts/s.",
             "",
         ]
+    kernels = s.get("kernels", ["numpy"])
+    shown = [key for key in COLUMNS if f"{key}_rate" in s["rows"][0]]
+    top = s["rows"][-1]
     lines += [
-        f"Strong scaling, N = {format_samples(s['samples'])} darts, best of {results['repeat']}, "
+        f"**Ceiling**: {top['workers']} independent processes, each throwing its share of the darts at the same "
+        f"moment, reach {_rate(top['ceiling_numpy_rate'])} darts/s = **{top['ceiling_numpy_efficiency']:.2f}** "
+        f"of {top['workers']} × the one-core rate (NumPy kernel"
+        + "".join(f"; {k}: {top[f'ceiling_{k}_efficiency']:.2f}" for k in kernels if k != "numpy")
+        + "). That is this machine's own limit; the fractions of ceiling below are what montepi loses on top of it."
+        + ("" if s.get("ceiling_count_identical", True) else " **The ceiling processes counted wrong darts.**"),
+        "",
+        f"Strong scaling, N = {format_samples(s['samples'])} darts, best of {results['repeat']} interleaved rounds, "
         "darts/s (parallel efficiency = darts/s ÷ (workers × serial darts/s)):",
         "",
-        "| workers | tasks | threads | pool, start-up included | pool, started before "
-        "| distributed, cluster started before "
-        "| distributed, cluster started per call | pool start-up | LocalCluster start-up |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| workers | tasks | load | "
+        + " | ".join([f"ceiling ({k})" for k in kernels] + [COLUMNS[key] for key in shown])
+        + " | pool start-up | LocalCluster start-up |",
+        "|" + "---:|" * (3 + len(kernels) + len(shown) + 2),
     ]
     for row in s["rows"]:
-        cells = [
-            f"{_rate(row[f'{key}_rate'])} ({row[f'{key}_efficiency']:.2f})"
-            for key in ("threads", "pool", "pool_prestarted", "distributed", "distributed_cold")
-        ]
+        cells = [f"{_rate(row[f'ceiling_{k}_rate'])} ({row[f'ceiling_{k}_efficiency']:.2f})" for k in kernels]
+        cells += [f"{_rate(row[f'{key}_rate'])} ({row[f'{key}_efficiency']:.2f})" for key in shown]
+        load = row.get("load_average")
         lines.append(
-            f"| {row['workers']} | {row['tasks']} | "
+            f"| {row['workers']} | {row['tasks']} | {load[0] if load else '–'} | "
             + " | ".join(cells)
             + f" | {row['pool_startup_s']:.3f} s | {row['cluster_startup_s']:.2f} s |"
         )
     lines += [
         "",
-        'How each column is timed: *threads* is `estimate_pi(backend="threads")` (a thread pool in the '
-        "benchmark's own process, started per call); *pool, start-up included* is "
-        '`estimate_pi(backend="pool")`, which '
-        "starts and stops a pool on every call (the forkserver itself is already running); *pool, started "
-        "before* maps the same blocks over a pool created before the clock starts; *distributed, cluster "
-        "started before* passes the client of a running `LocalCluster` (as a notebook user has one); "
-        '*distributed, cluster started per call* is `estimate_pi(backend="distributed")` without a client. '
-        "The distributed ÷ pool target compares the two as a user meets them: cluster started before, "
-        "pool per call.",
+        "Fraction of ceiling (darts/s ÷ the ceiling's darts/s at the same worker count, NumPy kernel); "
+        "the ceiling's own column is ceiling ÷ (workers × serial darts/s):",
+        "",
+        "| workers | ceiling ÷ ideal | " + " | ".join(COLUMNS[key] for key in shown) + " |",
+        "|" + "---:|" * (2 + len(shown)),
+    ]
+    for row in s["rows"]:
+        lines.append(
+            f"| {row['workers']} | {row['ceiling_numpy_efficiency']:.2f} | "
+            + " | ".join(f"{row[f'{key}_of_ceiling']:.2f}" for key in shown)
+            + " |"
+        )
+    lines += [
+        "",
+        "How each column is timed: *ceiling* is W warmed-up processes released together by a barrier, each "
+        "counting N/W darts with the kernel alone (no pool, no scheduler), timed by the slowest; *pool, "
+        'start-up included* is `estimate_pi(backend="pool")`, which starts and stops a pool on every call '
+        "(the forkserver itself is already running); *pool, started before* maps the same blocks over a pool "
+        'created before the clock starts; *threads* and *dask* are `estimate_pi(backend="threads"/"dask")`; '
+        "*distributed, cluster started before* passes the client of a running `LocalCluster` (as a notebook "
+        'user has one); *distributed, cluster started per call* is `estimate_pi(backend="distributed")` '
+        "without a client. The distributed ÷ pool target compares the two as a user meets them: cluster "
+        "started before, pool per call. *load* is the 1-minute load average when that worker count began.",
         "",
     ]
     return "\n".join(lines)

@@ -192,8 +192,11 @@ def test_sbatch_workers_same_count(serial, clean_slurm, tmp_path):
 
 @pytest.mark.slurm
 def test_slurmcluster_same_count(serial, clean_slurm, tmp_path, monkeypatch):
-    from dask_jobqueue import SLURMCluster
+    ctrl_c = signal.getsignal(signal.SIGINT)
+    from dask_jobqueue import SLURMCluster  # its runner module sets Ctrl-C to sys.exit() when imported
     from distributed import Client
+
+    signal.signal(signal.SIGINT, ctrl_c)  # later tests need Python's own KeyboardInterrupt
 
     monkeypatch.setenv("VENV", sys.prefix)
     cluster = SLURMCluster(

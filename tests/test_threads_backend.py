@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import signal
 import threading
 import time
 
@@ -44,7 +45,15 @@ def test_a_huge_plan_is_handed_out_lazily():
     assert kernel_threads() == []
 
 
-def test_ctrl_c_stops_every_thread_within_a_piece():
+@pytest.fixture
+def pythons_ctrl_c():
+    """Python's own Ctrl-C handler for one test: importing dask_jobqueue replaces it with ``sys.exit``."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_stops_every_thread_within_a_piece(pythons_ctrl_c):
     # Blocks of 10**9 darts take seconds each; Ctrl-C (KeyboardInterrupt in the main thread) must not wait for them.
     timer = threading.Timer(0.5, _thread.interrupt_main)
     timer.start()

@@ -31,9 +31,12 @@ The benchmark (:mod:`montepi.bench`, ``python -m montepi.bench``): measure,
 report (targets, PASS/FAIL, Markdown) and its command line.  It uses the
 library and the props; nothing in them uses it.
 
-The notebooks import everything they run in parallel from here, because a
-function defined in a notebook cannot be sent to a process started with
-``spawn`` or ``forkserver``.
+The notebooks import everything they run in parallel from here.  For a pool
+that is a must: ``multiprocessing`` pickles a function by reference (module
+and name), so one defined in a notebook cannot reach a process started with
+``spawn`` or ``forkserver``.  dask.distributed pickles functions by value and
+could take a notebook's own; the lesson imports its kernels anyway, for speed
+and so that the page shows one kernel.
 """
 
 import importlib

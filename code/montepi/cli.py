@@ -124,8 +124,38 @@ class _Terminated(BaseException):
     """SIGTERM arrived: stop like Ctrl-C, so pools and clusters are shut down."""
 
 
-def _on_sigterm(signum, frame):
-    raise _Terminated
+class _Insist:
+    """Signal handlers that stop the run, and keep raising until ``main()`` has caught the stop.
+
+    A ``KeyboardInterrupt`` raised while Python runs a weakref callback or a
+    ``__del__`` is printed as "Exception ignored" and lost (seen on Python 3.13:
+    Ctrl-C then did nothing).  So the first signal also starts a thread that
+    raises it again in the main thread every half second until ``caught()``.
+    """
+
+    def __init__(self) -> None:
+        self._caught = threading.Event()
+        self._insisting = False
+
+    def handler(self, stop: type[BaseException]) -> Callable[[int, object], None]:
+        def handle(signum: int, frame: object) -> None:
+            if self._caught.is_set():  # a repeat that arrived after main() caught the stop
+                return
+            if not self._insisting:
+                self._insisting = True
+                threading.Thread(target=self._repeat, args=(signum,), daemon=True).start()
+            raise stop
+
+        return handle
+
+    def _repeat(self, signum: int) -> None:
+        import _thread
+
+        while not self._caught.wait(0.5):
+            _thread.interrupt_main(signum)
+
+    def caught(self) -> None:
+        self._caught.set()
 
 
 def _say(line: str) -> None:
@@ -135,15 +165,18 @@ def _say(line: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     previous = {}
+    insist = _Insist()
     if threading.current_thread() is threading.main_thread():
-        previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
-                    signal.SIGTERM: signal.signal(signal.SIGTERM, _on_sigterm)}
+        previous = {signal.SIGINT: signal.signal(signal.SIGINT, insist.handler(KeyboardInterrupt)),
+                    signal.SIGTERM: signal.signal(signal.SIGTERM, insist.handler(_Terminated))}
     try:
         return _run(build_parser(), argv)
     except (KeyboardInterrupt, _Terminated) as stop:
+        insist.caught()
         _say("montepi: interrupted; stopped all workers")
         return 130 if isinstance(stop, KeyboardInterrupt) else 143
     finally:  # called from Python (a test, a notebook), leave the caller's handlers as they were
+        insist.caught()
         for signum, handler in previous.items():
             if handler is not None:  # None: a handler set outside Python, which cannot be put back
                 signal.signal(signum, handler)

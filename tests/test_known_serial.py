@@ -31,7 +31,8 @@ def two_busy_processes():
 
 
 def test_fitted_serial_fraction_recovers_the_chosen_one_under_load(two_busy_processes):
-    seconds = stand_in_seconds(WORKERS, SERIAL, PARALLEL, repeat=2)
+    # best of 3 interleaved rounds (the notebook takes 2): a burst of load from the spinners can spoil one
+    seconds = stand_in_seconds(WORKERS, SERIAL, PARALLEL, repeat=3)
     s = fit_serial_fraction(WORKERS, [seconds[1] / seconds[p] for p in WORKERS])
     assert abs(s - SERIAL / (SERIAL + PARALLEL)) <= TOLERANCE, (s, seconds)
 

@@ -83,10 +83,28 @@ def test_fit_serial_fraction_needs_more_than_one_worker():
 def test_precision_helpers_agree():
     q = math.pi / 4
     assert stderr_for(10**8) == pytest.approx(4 * math.sqrt(q * (1 - q) / 10**8))
-    assert digits(1e-6) == pytest.approx(6)
-    assert stderr_for(darts_for_digits(6)) == pytest.approx(1e-6)
+    for d in range(1, 9):  # the one definition: "π to d decimals" ⇔ 1.96·σ < 0.5·10⁻ᵈ
+        assert 1.96 * stderr_for(darts_for_digits(d)) == pytest.approx(0.5 * 10.0**-d, rel=1e-3)
+        assert digits(stderr_for(darts_for_digits(d))) == pytest.approx(d)
     assert darts_for_digits(6) / darts_for_digits(5) == pytest.approx(100)  # a digit costs 100× the darts
-    assert darts_for_digits(6) == pytest.approx(2.70e12, rel=0.01)
+    # notebook 01's Exercise 1 (four decimals): N > (1.96 · 4 · √(q(1−q)) / 5e-5)² ≈ 4.1e9
+    assert darts_for_digits(4) == pytest.approx((1.96 * 4 * math.sqrt(q * (1 - q)) / 5e-5) ** 2, rel=1e-3)
+
+
+def test_darts_for_digits_means_a_95_percent_interval():
+    """With darts_for_digits(2) darts, about 95 % of estimates (fixed seeds) lie within 0.005 of π."""
+    n = math.ceil(darts_for_digits(2))
+    within = sum(abs(4 * count_inside(0, n, seed) / n - math.pi) < 0.005 for seed in range(200))
+    assert 0.90 <= within / 200 <= 0.99, within
+
+
+def test_the_amdahl_doctests_pass():
+    import doctest
+
+    import montepi.lesson.amdahl
+
+    failed, attempted = doctest.testmod(montepi.lesson.amdahl)
+    assert attempted > 0 and failed == 0
 
 
 # ----------------------------------------------------------------------------- the benchmark

@@ -14,9 +14,11 @@ the *seconds* that do not shrink with more workers.
 Gustafson: if the problem grows with the workers (``p`` times the darts on
 ``p`` workers), the scaled speed-up is ``s + (1 - s) p``: nearly linear.
 
-The precision helpers turn darts into correct digits of π: the standard error
-of 4·inside/N is ``4·sqrt(q(1-q)/N)`` with ``q = π/4``, and a result is good to
-about ``-log10(stderr)`` digits.  Each extra digit costs 100× the darts.
+The precision helpers turn darts into decimals of π, with the series' one
+definition (notebook 01): "π to d decimals" means that the 95 % interval's
+half-width, 1.96·σ, is below half a unit of the d-th decimal, 0.5·10⁻ᵈ.  The
+standard error of 4·inside/N is ``σ = 4·sqrt(q(1-q)/N)`` with ``q = π/4``, so
+each extra decimal costs 100× the darts.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import math
 
 import numpy as np
 
-from ..result import standard_error
+from ..result import Z95, standard_error
 
 #: Probability that a dart lands inside the quarter circle.
 Q = math.pi / 4
@@ -77,10 +79,28 @@ def stderr_for(samples: float) -> float:
 
 
 def digits(stderr: float) -> float:
-    """Correct decimal digits of π that a standard error allows: ``-log10(stderr)``."""
-    return -math.log10(stderr)
+    """Decimals of π that a standard error allows: ``d`` with ``1.96·stderr = 0.5·10⁻ᵈ``.
+
+    "π to d decimals" holds for every whole ``d`` up to this number (notebook 01's
+    definition: the 95 % interval's half-width is below half a unit of the d-th decimal).
+
+    >>> round(digits(1e-6), 2)          # σ = 10⁻⁶: 1.96·σ ≈ 2·10⁻⁶ < 0.5·10⁻⁵, not < 0.5·10⁻⁶
+    5.41
+    >>> import math
+    >>> math.floor(digits(stderr_for(1e8)))   # 10⁸ darts: π to 3 decimals
+    3
+    """
+    return -math.log10(2 * Z95 * stderr)
 
 
 def darts_for_digits(wanted: float) -> float:
-    """Darts needed for a standard error of ``10**-wanted``."""
-    return 16.0 * Q * (1 - Q) / 10.0 ** (-2 * wanted)
+    """Darts for π to ``wanted`` decimals: the N at which ``1.96·σ = 0.5·10⁻ʷᵃⁿᵗᵉᵈ`` (the inverse of :func:`digits`).
+
+    >>> f"{darts_for_digits(4):.1e}"     # notebook 01's Exercise 1: four decimals
+    '4.1e+09'
+    >>> round(digits(stderr_for(darts_for_digits(6))), 9)
+    6.0
+    >>> round(darts_for_digits(7) / darts_for_digits(6))   # each decimal costs 100× the darts
+    100
+    """
+    return 16.0 * Q * (1 - Q) * (2 * Z95 * 10.0**wanted) ** 2

@@ -104,3 +104,70 @@ def darts_for_digits(wanted: float) -> float:
     100
     """
     return 16.0 * Q * (1 - Q) * (2 * Z95 * 10.0**wanted) ** 2
+
+
+# --- The self-check of notebook 07's "time and fit it yourself" exercise ----------------------------------------
+
+NOT_YET = "… not yet: fill in the ... in the cell above, then run it again"
+
+
+def _filled(value) -> bool:
+    if value is None or value is ...:
+        return False
+    if isinstance(value, dict):
+        return all(_filled(v) for v in value.values())
+    return True
+
+
+def fit_verdict(times, s) -> str:
+    """One line: does the serial fraction ``s`` follow from the learner's own ``times`` ({workers: seconds})?
+
+    There is no right number to give away: a timing differs on every machine.  What is checked is the
+    fit's arithmetic, ``1/S = s + (1 − s)/p`` with ``S = T(1)/T(p)``, and the usual slips are named.
+
+    >>> fit_verdict(..., ...)
+    '… not yet: fill in the ... in the cell above, then run it again'
+    >>> fit_verdict({1: 2.0, 2: 1.1}, 0.1)[0]
+    '✓'
+    >>> fit_verdict({1: 1.0, 2: 0.8}, 0.375)[:39]    # S = 1.25: s = 0.6, and 1 − S/p = 0.375
+    '✗ that is 1 − efficiency (1 − S/p), not'
+    >>> fit_verdict({1: 1.0, 2: 0.8}, 1.5)[:32]      # T(p)/T(1) taken for the speed-up
+    '✗ your speed-ups are upside down'
+    """
+    if not (_filled(times) and _filled(s)):
+        return NOT_YET
+    if not isinstance(times, dict) or not times:
+        return ("✗ times should be a dict {workers: best seconds}, e.g. from interleaved_best_of "
+                "(section 'A job that waits')")
+    try:
+        p = [int(k) for k in times]
+        t = [float(v) for v in times.values()]
+    except (TypeError, ValueError):
+        return "✗ times should map whole numbers of workers to seconds, e.g. {1: 0.61, 2: 0.35}"
+    if any(not math.isfinite(x) or x <= 0 for x in t) or any(k < 1 for k in p):
+        return "✗ every time must be a positive number of seconds, for 1 or more workers"
+    if 1 not in p:
+        return "✗ time 1 worker too: the speed-up is T(1)/T(p) (section 'Two laws in one line each')"
+    if len(set(p)) < 2:
+        return "✗ time at least one other number of workers besides 1: one point fits no curve"
+    if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
+        return "✗ s should be one number, the serial fraction your times give"
+    t1 = t[p.index(1)]
+    speedups = [t1 / x for x in t]
+    fitted = fit_serial_fraction(p, speedups)
+    close = 0.005  # s rounded to two decimals still counts
+    if min(abs(s - fitted), abs(s - min(max(fitted, 0.0), 1.0))) <= close:
+        return "✓ your s follows from your times: 1/S = s + (1 − s)/p with S = T(1)/T(p), solved for s"
+    if abs(s - fit_serial_fraction(p, [x / t1 for x in t])) <= close:
+        return ("✗ your speed-ups are upside down: S(p) = T(1)/T(p), one worker's time over p workers' "
+                "(section 'Two laws in one line each')")
+    if any(k > 1 and abs(s - (1 - sp / k)) <= close for k, sp in zip(p, speedups, strict=True)):
+        return ("✗ that is 1 − efficiency (1 − S/p), not the serial fraction: solve 1/S = s + (1 − s)/p "
+                "for s, as in Exercise 1")
+    return ("✗ this s does not follow from your times: solve 1/S = s + (1 − s)/p for s with "
+            "S = T(1)/T(p), as in Exercise 1")
+
+
+def check_fit(times, s) -> None:
+    """Print :func:`fit_verdict`'s one line (the notebook's self-check for a fit of your own)."""
+    print(fit_verdict(times, s))

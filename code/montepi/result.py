@@ -10,12 +10,20 @@ Z95 = 1.959963984540054
 
 
 def standard_error(p: float, samples: float) -> float:
-    """Standard error of 4·p̂ for ``samples`` darts that land inside with probability ``p``: 4·√(p(1−p)/N)."""
+    """Standard error of 4·p̂ for ``samples`` darts that land inside with probability ``p``: 4·√(p(1−p)/N).
+
+    >>> round(standard_error(0.5, 10_000), 6)   # 4 · √(0.25 / 10⁴)
+    0.02
+    """
     return 4 * math.sqrt(p * (1 - p) / samples)
 
 
 def format_samples(samples: int) -> str:
-    """``100000000`` → ``1e8``; ``123456`` → ``123,456``."""
+    """Darts for people: a round number in powers of ten, any other with thousands separators.
+
+    >>> format_samples(100_000_000), format_samples(25 * 10**8), format_samples(123_456), format_samples(999)
+    ('1e8', '2.5e9', '123,456', '999')
+    """
     mantissa, exponent = f"{samples:.3e}".split("e")
     mantissa = mantissa.rstrip("0").rstrip(".")
     short = f"{mantissa}e{int(exponent)}"

@@ -63,14 +63,17 @@ def test_killing_a_distributed_worker_mid_run_changes_nothing():
     cluster = local_cluster(2)  # workers run under nannies, which restart them
     try:
         with Client(cluster) as client:
-            worker_pids = list(client.run(os.getpid).values())
+            pids = client.run(os.getpid)  # worker address → its pid
             outcome = {}
             run = threading.Thread(target=lambda: outcome.update(
                 result=estimate_pi(samples, backend="distributed", client=client, chunk=2 * 10**6)))
             run.start()
-            wait_for(lambda: client.processing() and any(client.processing().values()), 30, "tasks to run")
-            time.sleep(0.5)
-            os.kill(worker_pids[0], signal.SIGKILL)
+            wait_for(lambda: client.processing().get(next(iter(pids))), 30, "the first worker to hold tasks")
+            victim = next(iter(pids))
+            # The guard: the run is still going and the worker still holds tasks, or this test proves nothing.
+            assert run.is_alive() and client.processing()[victim], "the run ended before the worker was killed"
+            os.kill(pids[victim], signal.SIGKILL)
+            worker_pids = list(pids.values())
             run.join(120)
             assert not run.is_alive()
             assert outcome["result"].inside == expected

@@ -68,6 +68,17 @@ class Estimate:
         return {**asdict(self), "pi": self.pi, "stderr": self.stderr, "ci95": [low, high]}
 
     def __str__(self) -> str:
+        """For people: π with the digits its error bar allows, the darts and how they were thrown.
+
+        >>> e = Estimate(samples=10**8, inside=78_539_816, seed=1, backend="pool", workers=2, seconds=1.234)
+        >>> print(e)
+        π ≈ 3.14159 ± 0.00016 (1e8 darts, pool ×2, 1.23 s)
+
+        ``repr`` stays the dataclass's, for programmers: it names every field.
+
+        >>> e
+        Estimate(samples=100000000, inside=78539816, seed=1, backend='pool', workers=2, seconds=1.234, kernel='numpy')
+        """
         # Two significant digits of the error decide how many digits of π mean anything.
         digits = max(1, 1 - math.floor(math.log10(self.stderr))) if self.stderr > 0 else 6
         how = self.backend if self.workers == 1 else f"{self.backend} ×{self.workers}"
@@ -78,4 +89,3 @@ class Estimate:
             f"({format_samples(self.samples)} darts, {how}, {self.seconds:.2f} s)"
         )
 
-    __repr__ = __str__

@@ -99,15 +99,6 @@ def test_darts_for_digits_means_a_95_percent_interval():
     assert 0.90 <= within / 200 <= 0.99, within
 
 
-def test_the_amdahl_doctests_pass():
-    import doctest
-
-    import montepi.lesson.amdahl
-
-    failed, attempted = doctest.testmod(montepi.lesson.amdahl)
-    assert attempted > 0 and failed == 0
-
-
 def test_the_fit_check_says_not_yet_for_the_skeleton():
     for times, s in ((..., ...), ({1: ..., 2: ...}, ...), ({1: 1.0, 2: 0.6}, ...), (None, None)):
         assert fit_verdict(times, s).startswith("… not yet"), (times, s)

@@ -28,6 +28,7 @@ import math
 import numpy as np
 
 from ..result import Z95, standard_error
+from .selfcheck import NOT_YET
 
 #: Probability that a dart lands inside the quarter circle.
 Q = math.pi / 4
@@ -108,7 +109,8 @@ def darts_for_digits(wanted: float) -> float:
 
 # --- The self-check of notebook 07's "time and fit it yourself" exercise ----------------------------------------
 
-NOT_YET = "… not yet: fill in the ... in the cell above, then run it again"
+#: Notebook 07's sections that the fit check's hints point back to.
+LAWS, TIMING = "Two laws in one line each", "A job that waits: a serial part you choose"
 
 
 def _filled(value) -> bool:
@@ -138,7 +140,7 @@ def fit_verdict(times, s) -> str:
         return NOT_YET
     if not isinstance(times, dict) or not times:
         return ("✗ times should be a dict {workers: best seconds}, e.g. from interleaved_best_of "
-                "(section 'A job that waits')")
+                f"(see “{TIMING}” above)")
     try:
         p = [int(k) for k in times]
         t = [float(v) for v in times.values()]
@@ -147,7 +149,7 @@ def fit_verdict(times, s) -> str:
     if any(not math.isfinite(x) or x <= 0 for x in t) or any(k < 1 for k in p):
         return "✗ every time must be a positive number of seconds, for 1 or more workers"
     if 1 not in p:
-        return "✗ time 1 worker too: the speed-up is T(1)/T(p) (section 'Two laws in one line each')"
+        return f"✗ time 1 worker too: the speed-up is T(1)/T(p) (see “{LAWS}” above)"
     if len(set(p)) < 2:
         return "✗ time at least one other number of workers besides 1: one point fits no curve"
     if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
@@ -160,7 +162,7 @@ def fit_verdict(times, s) -> str:
         return "✓ your s follows from your times: 1/S = s + (1 − s)/p with S = T(1)/T(p), solved for s"
     if abs(s - fit_serial_fraction(p, [x / t1 for x in t])) <= close:
         return ("✗ your speed-ups are upside down: S(p) = T(1)/T(p), one worker's time over p workers' "
-                "(section 'Two laws in one line each')")
+                f"(see “{LAWS}” above)")
     if any(k > 1 and abs(s - (1 - sp / k)) <= close for k, sp in zip(p, speedups, strict=True)):
         return ("✗ that is 1 − efficiency (1 − S/p), not the serial fraction: solve 1/S = s + (1 − s)/p "
                 "for s, as in Exercise 1")

@@ -27,11 +27,14 @@ reads the chosen serial fraction on a laptop, a shared hub or a busy 2-core VM:
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 
+from ..kernel import count_block, count_inside
+from ..plan import plan_blocks
 from ..timing import best_of
 
 
@@ -78,3 +81,15 @@ def stand_in_seconds(workers: Iterable[int], serial_seconds: float, parallel_sec
         pools = {p: stack.enter_context(started_threads(p)) for p in workers}
         return interleaved_best_of(
             {p: (lambda p=p: stand_in_job(pools[p], p, serial_seconds, parallel_seconds)) for p in pools}, repeat)
+
+
+def darts_job(pool: Executor, workers: int, serial_darts: int, parallel_darts: int, seed: int = 2017) -> int:
+    """One run of real darts, returning how many land inside.
+
+    Darts ``0 … serial_darts − 1`` are thrown here, in this process, on one core: the serial part.  The next
+    ``parallel_darts`` are cut into ``workers`` equal blocks for ``pool``'s processes (started before any
+    clock, e.g. :func:`montepi.lesson.overheads.started_pool`).  Same darts, same count as one serial run.
+    """
+    inside = count_inside(0, serial_darts, seed)  # the serial part: nobody can help with it
+    plan = [(serial_darts + start, count) for start, count in plan_blocks(parallel_darts, parts=workers)]
+    return inside + sum(pool.map(count_block, plan, itertools.repeat(seed)))

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,15 @@ def test_an_unknown_stage_is_refused():
     run = subprocess.run([ROOT / ".ci" / "run", "debian11"], capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
     assert run.stderr == "ci: unknown stage 'debian11' (debian12, debian13)\n"
+
+
+def test_each_file_runs_in_one_piece():
+    """The progress output names each file once (pytest-playwright's browser grouping split test_site.py in two)."""
+    run = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                          "tests", "notebooks", "--nbval", "--nbval-sanitize-with", "tests/nbval-sanitize.cfg"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr
+    files = [line.split("::")[0] for line in run.stdout.splitlines() if "::" in line]
+    runs = [name for index, name in enumerate(files) if index == 0 or files[index - 1] != name]
+    assert "tests/test_site.py" in runs and any(name.endswith(".ipynb") for name in runs)
+    assert len(runs) == len(set(runs)), sorted({name for name in runs if runs.count(name) > 1})

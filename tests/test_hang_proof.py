@@ -28,7 +28,7 @@ SIGNAL_TESTS = [
     "tests/test_threads_backend.py::test_ctrl_c_stops_every_thread_within_a_piece",
 ]
 #: Of the group-signal test, SIGINT to one backend of each kind (processes, threads, a dask cluster) is enough here.
-ONE_OF_EACH = "not test_a_signal_to_the_group or (SIGINT and (pool or threads-threads or distributed))"
+ONE_OF_EACH = "not test_a_signal_to_the_group or (SIGINT and (pool or threads or distributed))"
 
 
 def pytest_in(shell_setup: str, *args: str, cwd: Path = ROOT, timeout: float) -> subprocess.CompletedProcess:

@@ -29,9 +29,11 @@ MINIMAL_ROOT = ROOT / "scripts" / "minimal-root.sh"
 
 pytestmark = pytest.mark.timeout(900)
 
+#: A minimal Debian has no sudo: the learner is told to run the line as root, as it is printed.
+INSTALL = "apt-get update && apt-get install -y --no-install-recommends python3-venv graphviz"
 EXPECTED = (
     "lesson: missing: Python's venv module with ensurepip, Graphviz's dot. "
-    "Install them once with:  sudo apt-get install python3-venv graphviz  then run this again."
+    f"Install them once, as root, with:  {INSTALL}  then run this again."
 )
 
 
@@ -80,6 +82,33 @@ def test_a_learner_without_root_gets_one_message(learner_root, command):
     assert run.stderr.strip().splitlines() == [EXPECTED], run.stderr
     assert "Traceback" not in run.stderr
     assert not (learner_root / "home" / "learner" / "montepi" / ".venv").exists(), "a half-made .venv was left"
+
+
+@pytest.mark.chroot
+def test_where_there_is_sudo_the_line_uses_it(learner_root):
+    fake = learner_root / "home" / "learner" / "bin"
+    fake.mkdir(exist_ok=True)
+    (fake / "sudo").write_text("#!/bin/sh\nexit 1\n")
+    (fake / "sudo").chmod(0o755)
+    run = as_learner(learner_root, "PATH=$HOME/bin:$PATH ./lesson test")
+    shutil.rmtree(fake)
+    assert run.returncode == 1, run
+    assert "Install them once with:  sudo apt-get update && sudo apt-get install -y --no-install-recommends " \
+           "python3-venv graphviz  then run this again." in run.stderr, run.stderr
+
+
+@pytest.mark.chroot
+def test_the_printed_line_works_pasted_as_root_without_a_terminal(learner_root):
+    """Last in this file: it installs what the tests above need to be missing."""
+    message = as_learner(learner_root, "./lesson test").stderr
+    line = re.search(r"with:  (.*)  then run this again", message).group(1)
+    assert line == INSTALL
+    # As root in the minimal root's shell, stdin not a terminal (nothing to answer a prompt).
+    installed = subprocess.run([MINIMAL_ROOT, "run", learner_root, "/bin/sh", "-c", line], capture_output=True,
+                               text=True, stdin=subprocess.DEVNULL, timeout=600)
+    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+    probe = as_learner(learner_root, "python3 -c 'import ensurepip, venv' && command -v dot")
+    assert probe.returncode == 0 and probe.stdout.strip().endswith("/dot"), probe
 
 
 def test_an_install_that_fails_half_way_leaves_no_venv(tmp_path):

@@ -50,6 +50,7 @@ def test_a_negative_fit_is_held_at_zero_and_says_so():
 def test_times_that_do_not_grow_with_n_give_no_throughput():
     fit = fit_fixed_cost(SIZES, [1.0, 0.9, 0.8])
     assert fit.bound == "r" and math.isinf(fit.r) and fit.a == pytest.approx(0.9) and not fit.good
+    assert fit.as_dict()["r"] is None  # JSON has no infinity
 
 
 def test_a_poor_fit_is_not_called_good():
@@ -78,6 +79,8 @@ def test_throughput_compares_r_with_the_ceilings_r():
     assert found["fits"]["ceiling_numpy"]["r_of_ceiling"] == pytest.approx(1.0)
     assert found["fits"]["pool"]["r_of_ceiling"] == pytest.approx(0.9)
     assert found["fits"]["pool"]["a_s"] == pytest.approx(0.05)
+    flat = measure.throughput(2, {**sized, "threads": {n: 1.0 for n in SIZES}})["fits"]["threads"]
+    assert flat["r"] is None and flat["r_of_ceiling"] is None and flat["bound"] == "r"
 
 
 def test_fit_sizes_end_at_the_scaling_n():
@@ -113,9 +116,11 @@ def test_the_benchmark_runs_without_numba(tmp_path):
     assert t["sizes"] == [5000, 50000, 200000] and t["workers"] == data["scaling"]["rows"][-1]["workers"]
     for key in ("ceiling_numpy", "pool", "pool_prestarted", "dask", "distributed", "distributed_cold"):
         fit = t["fits"][key]
-        assert fit["a_s"] >= 0 and fit["r"] > 0 and fit["points"] == 3, (key, fit)
+        assert fit["a_s"] >= 0 and fit["points"] == 3, (key, fit)
+        # at these tiny sizes the times may not grow with N: then there is no r, and the fit says so
+        assert (fit["r"] is None) == (fit["bound"] == "r") and (fit["r"] is None or fit["r"] > 0), (key, fit)
     for key in ("pool", "distributed", "dask"):
-        assert data[f"{key}_of_ceiling"] == t["fits"][key]["r_of_ceiling"]
+        assert data[f"{key}_of_ceiling"] == t["fits"][key]["r_of_ceiling"]  # the targets' measure: r ÷ ceiling's r
         assert data[f"{key}_of_ceiling_at_n"] > 0
     assert "Fixed cost and throughput apart" in table and "| contender | a | r | r ÷ ceiling | fit |" in table
     # weak scaling: n₀·p darts on p workers, the count checked

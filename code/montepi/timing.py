@@ -65,8 +65,9 @@ class CostFit:
         return self.points >= 3 and self.bound is None and self.relative_rms <= GOOD_FIT
 
     def as_dict(self) -> dict:
-        return {"a_s": self.a, "r": self.r, "relative_rms": self.relative_rms, "points": self.points,
-                "bound": self.bound, "good": self.good}
+        """Plain data for JSON (which has no infinity): ``r`` is ``None`` where the times gave none."""
+        return {"a_s": self.a, "r": self.r if math.isfinite(self.r) else None, "relative_rms": self.relative_rms,
+                "points": self.points, "bound": self.bound, "good": self.good}
 
 
 #: Residuals (root mean square, over the mean time) up to which a fixed-cost fit is called good.

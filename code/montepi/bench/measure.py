@@ -335,7 +335,8 @@ def throughput(workers: int, sized: dict[str, dict[int, float]]) -> dict:
                  "seconds": {name: {str(n): t for n, t in sorted(times.items())} for name, times in sized.items()},
                  "fits": {}}
     for name, fit in fits.items():
-        out["fits"][name] = {**fit.as_dict(), "r_of_ceiling": fit.r / ceiling_r if math.isfinite(fit.r) else None}
+        ratio = fit.r / ceiling_r if math.isfinite(fit.r) and math.isfinite(ceiling_r) else None
+        out["fits"][name] = {**fit.as_dict(), "r_of_ceiling": ratio}  # None: no r to compare
     return out
 
 

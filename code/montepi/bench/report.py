@@ -110,6 +110,7 @@ def verdicts(results: dict) -> list[dict]:
                     TARGETS[f"{key}_of_ceiling"],
                     True,
                     f"{top[f'{key}_of_ceiling']:.2f}",
+                    note="at N alone: the sizes gave no throughput r" if key in fits else "",
                 )
     ratio = top["distributed_rate"] / top["pool_rate"]
     add(
@@ -290,7 +291,7 @@ def _throughput_lines(s: dict) -> list[str]:
     for name in names:
         fit = t["fits"][name]
         label = COLUMNS.get(name, name.replace("_", " "))
-        r_shown = "∞" if not math.isfinite(fit["r"]) else f"{_rate(fit['r'])} darts/s"
+        r_shown = "–" if fit["r"] is None else f"{_rate(fit['r'])} darts/s"
         ratio = "–" if fit["r_of_ceiling"] is None else f"{fit['r_of_ceiling']:.2f}"
         verdict = _fit_trouble(fit) or f"good (residuals {fit['relative_rms']:.1%})"
         lines.append(f"| {label} | {fit['a_s'] * 1e3:,.1f} ms | {r_shown} | {ratio} | {verdict} |")

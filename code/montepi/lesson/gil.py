@@ -77,15 +77,9 @@ def draw_loop(rng: np.random.Generator, count: int) -> int:
 
 @functools.cache
 def _compiled_draw_loop() -> Callable[[np.random.Generator, int], int]:
-    from ..kernel_numba import require_numba
+    from ..kernel_numba import nogil_loop
 
-    require_numba()
-    import numba
-
-    try:
-        return numba.njit(nogil=True, cache=True)(draw_loop)
-    except RuntimeError:  # numba cannot cache here: compile in memory
-        return numba.njit(nogil=True)(draw_loop)
+    return nogil_loop(draw_loop)
 
 
 def draw_only(start: int, count: int, seed: int) -> int:

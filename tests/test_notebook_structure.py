@@ -60,8 +60,20 @@ def test_at_least_two_exercises_with_folded_solutions(notebook):
     assert len(folds) >= 2
     for fold in folds:
         turn = cells[fold.cell - 1]
-        assert turn["cell_type"] == "code" and source(turn).lstrip().startswith("# Your turn"), \
+        assert turn["cell_type"] == "code" and your_turn(source(turn)), \
             f"cell {fold.cell}: a folded solution follows its '# Your turn' cell"
+
+
+def your_turn(text: str) -> bool:
+    """A '# Your turn' cell; a module to write (``%%writefile NAME``) has it on its second line.
+
+    >>> your_turn("# Your turn"), your_turn("%%writefile mydarts.py\\n# Your turn: a module"), your_turn("x = 1")
+    (True, True, False)
+    """
+    text = text.lstrip()
+    if text.startswith("%%writefile "):
+        text = text.partition("\n")[2]
+    return text.startswith("# Your turn")
 
 
 def test_no_solution_is_a_code_cell(notebook):

@@ -11,6 +11,7 @@ show the same four diagnoses.
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -123,3 +124,12 @@ def test_the_notebook_shows_each_diagnosis():
         text = "".join(o.get("text", "") for o in cells[0].outputs if o["output_type"] == "stream")
         found = [kind for line in text.splitlines() for kind in kind_of(line)]
         assert found == [bug], f"{bug}: the cell printed {text!r}"
+
+
+def test_the_module_a_learner_writes_stays_out_of_git_status():
+    """Exercise 3 writes notebooks/mydarts.py (%%writefile): it is the learner's, so git ignores it."""
+    root = NOTEBOOK.parent.parent
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    ignored = subprocess.run(["git", "check-ignore", "-q", "notebooks/mydarts.py"], cwd=root, check=False)
+    assert ignored.returncode == 0, "notebooks/mydarts.py would show up in git status after Run All"

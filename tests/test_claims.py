@@ -165,6 +165,16 @@ def the_fan_in_tree_starts_at_five_chunks(printed: Printed) -> None:
 
 
 @claim("04")
+def the_original_lessons_chunks_are_a_tenth_of_n(printed: Printed) -> None:
+    """The sweep marks the original lesson's chunk size, 0.1·N (not 1 000 darts), on the row where it holds."""
+    rows = [line for line in printed.of("SWEEP = [").splitlines() if "the original lesson's 0.1·N" in line]
+    assert rows, "the sweep marks no row as the original lesson's chunk size"
+    for row in rows:
+        darts, chunk = (int(field.replace("_", "")) for field in row.split()[:2])
+        assert chunk * 10 == darts, f"marked as 0.1·N: {row!r}"
+
+
+@claim("04")
 def tiny_chunks_cost_more_than_ten_times_per_dart(printed: Printed) -> None:
     """The predict-then-run answer (C): 1 000-dart chunks cost more than ten times the cheapest per dart."""
     ratio = printed.number("SWEEP = [", r"1_000-dart chunks cost ([\d.]+)×")

@@ -12,7 +12,7 @@ hand_cluster   ``dask scheduler`` / ``dask worker`` started by hand as processes
 slurm          sbatch / squeue / scancel with timeouts, and %%needs_slurm for machines without Slurm (notebook 06)
 amdahl         Amdahl's and Gustafson's laws, the serial-fraction fit, digits of π per dart (notebook 07)
 known_serial   a stand-in job with a serial part you choose, timed in turns (notebook 07)
-overheads      what a parallel run pays besides the darts: start-up, per task, the final sum (the benchmark; notebook 04: one task per scheduler)
+overheads      what a parallel run pays besides the darts: start-up, per task, the final sum (the benchmark; 04)
 ceiling        the machine's own limit: W processes released together, no pool or scheduler (notebook 07, bench)
 selfcheck      the exercises' self-check: right, or which kind of wrong, never the answer (every notebook)
 

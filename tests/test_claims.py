@@ -190,7 +190,98 @@ def tiny_chunks_cost_more_than_ten_times_per_dart(printed: Printed) -> None:
 
 
 # --- 07 · Amdahl's law --------------------------------------------------------------------------------------------
-# (claims about notebook 07 go here)
+SIXTEEN = "FURTHEST = 4 * max(workers16)"  # the cell that reads benchmarks/results-16cores.json
+RESULTS_16 = Path(__file__).resolve().parent.parent / "benchmarks" / "results-16cores.json"
+TABLE_16 = re.compile(r"^\s*(\d+) │\s+([\d.]+)\s+([\d.]+)\s+([\d.]+) │\s+([\d.]+) –\s+([\d.]+)\s+(\d+)% – (\d+)%", re.M)
+
+
+@claim("07")
+def no_speedup_is_predicted_beyond_4x_the_largest_count_measured(printed):
+    measured = max(int(row[0]) for row in TABLE_16.findall(printed.of(SIXTEEN)))
+    everything = "".join(printed.text(cell) for cell in printed.cells)
+    asked = [int(p) for p in re.findall(r"\bS\((\d+)\)", everything)]
+    assert asked, "no S(p) printed at all"
+    assert max(asked) <= 4 * measured, f"S({max(asked)}) printed; the data end at {measured} workers"
+
+
+@claim("07")
+def sixteen_core_speedups_are_over_the_serial_time(printed):
+    import json
+
+    scaling = json.loads(RESULTS_16.read_text())["scaling"]
+    rows = TABLE_16.findall(printed.of(SIXTEEN))
+    assert len(rows) == len(scaling["rows"]), rows
+    for (p, _, _, _, low, high, _, _), row in zip(rows, scaling["rows"], strict=True):
+        expected = sorted(scaling["serial_s"] / row[key] for key in ("pool_s", "pool_prestarted_s"))
+        assert abs(float(low) - expected[0]) < 0.006 and abs(float(high) - expected[1]) < 0.006, (p, low, high)
+
+
+@claim("07")
+def s_is_a_range_and_what_follows_from_it_agrees(printed):
+    text = printed.of(SIXTEEN)
+    low, high = (float(x) for x in re.search(r"pool: s between ([\d.]+) and ([\d.]+)", text).groups())
+    assert 0 <= low < high <= 1
+    ceiling = [int(x) for x in re.search(r"ceiling 1/s between (\d+)× and (\d+)×", text).groups()]
+    assert abs(ceiling[0] - 1 / high) <= 1 and abs(ceiling[1] - 1 / low) <= 1, ceiling
+    p, at_high, at_low = (int(x) for x in re.search(r"S\((\d+)\) between (\d+)× and (\d+)×", text).groups())
+    assert abs(at_high - 1 / (high + (1 - high) / p)) <= 1 and abs(at_low - 1 / (low + (1 - low) / p)) <= 1
+
+
+@claim("07")
+def the_efficiency_verdict_matches_the_table(printed):
+    text = printed.of(SIXTEEN)
+    efficiency = [int(row[7]) for row in TABLE_16.findall(text)]  # of the faster run at each count
+    falls = all(b <= a for a, b in zip(efficiency, efficiency[1:]))
+    said = re.search(r"as Amdahl's law has it: (yes|no)", text).group(1)
+    assert said == ("yes" if falls else "no"), (said, efficiency)
+
+
+@claim("07")
+def the_stand_in_verdict_matches_its_numbers(printed):
+    text = printed.of("stand_in_seconds(STAND_IN_WORKERS")
+    s, chosen, said, tolerance = re.search(
+        r"fitted s = (-?[\d.]+), chosen ([\d.]+): (within|NOT within) the test's ±([\d.]+)", text).groups()
+    off, tolerance = abs(float(s) - float(chosen)), float(tolerance)
+    if abs(off - tolerance) > 0.001:  # printed to 3 decimals: only a clear case can be judged
+        assert (said == "within") == (off <= tolerance), (s, chosen, said)
+    cores = int(re.search(r"(\d+) cores", text).group(1))
+    fastest = max(float(x) for x in re.findall(r"^\s*\d+\s+[\d.]+\s+([\d.]+)", text, re.M))
+    assert (fastest > cores) == ("these threads wait" in text), (fastest, cores)
+
+
+@claim("07")
+def the_real_darts_verdict_follows_the_load_and_the_numbers(printed):
+    text = printed.of("SERIAL_DARTS, PARALLEL_DARTS =")
+    assert "same count as one serial run: True" in text
+    cores, load = re.search(r"(\d+) cores, load average ([\d.]+)", text).groups()
+    cores, load = int(cores), float(load)
+    if cores == 1:
+        assert "nothing to fit" in text
+        return
+    chosen, measured = (float(x) for x in re.search(r"chosen s = ([\d.]+), measured s = (-?[\d.]+)", text).groups())
+    # the measured s is the fit to the printed speed-ups: 1/S − 1/p = s·(1 − 1/p), least squares
+    rows = [(int(p), float(S)) for p, S in re.findall(r"^\s*(\d+)\s+[\d.]+\s+([\d.]+)\s+[\d.]+$", text, re.M)]
+    x = [1 - 1 / p for p, _ in rows]
+    y = [1 / S - 1 / p for p, S in rows]
+    assert abs(sum(a * b for a, b in zip(x, y)) / sum(a * a for a in x) - measured) < 0.02, (rows, measured)
+    busy = "Busy machine" in text
+    if abs(load - cores) >= 0.05:
+        assert busy == (load > cores), (load, cores)
+    if not busy:
+        word = "within 0.03" if abs(measured - chosen) <= 0.03 else "above" if measured > chosen else "below"
+        assert word in text, (chosen, measured, text)
+
+
+@claim("07")
+def decimals_follow_the_95_percent_definition(printed):
+    import math
+
+    q = math.pi / 4
+    rows = re.findall(r"^(\S+) darts → .* π to (\d+) decimals", printed.of("print(inspect.getsource(digits))"), re.M)
+    assert len(rows) >= 3
+    for n, d in rows:
+        half_width = 1.96 * 4 * math.sqrt(q * (1 - q) / float(n))
+        assert half_width < 0.5 * 10.0 ** -int(d) and not half_width < 0.5 * 10.0 ** -(int(d) + 1), (n, d)
 
 
 # --- The tests ------------------------------------------------------------------------------------------------------

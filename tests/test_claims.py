@@ -409,13 +409,13 @@ def check_all(path: Path, notebook) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("path", params())
+@pytest.mark.parametrize("path", list(params()))
 def test_the_stored_outputs_keep_every_claim(path):
     problems = check_all(path, nbformat.read(path, as_version=4))
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("path", params(with_busy=True))
+@pytest.mark.parametrize("path", list(params(with_busy=True)))
 def test_every_claim_holds_beside_two_busy_processes(path):
     """A fresh run beside two processes that keep both cores busy; its outputs are checked, never stored."""
     if not CLAIMS[path.name[:2]]:

@@ -24,7 +24,7 @@ from . import kernel as numpy_kernel
 from . import kernel_numba
 from .guard import check_main_guard
 from .plan import Block, Plan
-from .signals import exit_with_parent, quiet_children
+from .signals import exit_with_parent, quiet_children, start_resource_tracker
 
 Progress = Callable[[int], None] | None
 
@@ -95,6 +95,7 @@ def run_pool(plan: Plan, seed: int, workers: int, progress: Progress = None,
     context = pool_context(start_method)
     if context.get_start_method() != "fork":  # its workers re-run the main script
         check_main_guard("a pool of processes")
+    start_resource_tracker()  # before the executor's semaphores start it without SIGHUP blocked
     leftovers = multiprocessing.util.get_temp_dir() if context.get_start_method() == "forkserver" else None
     executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                                    initargs=(os.getpid(), leftovers))

@@ -49,6 +49,7 @@ from .kernel_cuda import GpuUnavailable, describe_gpu
 from .kernel_numba import NumbaMissing
 from .progress import format_duration, rate_line
 from .result import format_samples
+from .signals import start_resource_tracker
 
 #: Runs expected to take longer than this (seconds) are announced before they start.
 ANNOUNCE_AFTER = 60.0
@@ -239,6 +240,8 @@ def _run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
         _say(f"montepi: error: {error}")
         return 2
     talk = not (args.quiet or args.json)
+    if talk or args.backend in ("pool", "distributed"):
+        start_resource_tracker()  # before the rate line's lock (a semaphore) starts it: a hang-up would kill it
     try:
         with contextlib.ExitStack() as stack:
             client = None

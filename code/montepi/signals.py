@@ -51,9 +51,7 @@ def quiet_children() -> Iterator[None]:
     if can_mask:
         # multiprocessing starts its resource tracker with SIGINT blocked and then *unblocks* SIGINT in
         # the starting thread: start it first, so that it cannot undo the mask below.
-        from multiprocessing import resource_tracker
-
-        resource_tracker.ensure_running()
+        start_resource_tracker()
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCKED) if can_mask else None
     try:
         yield
@@ -65,6 +63,25 @@ def quiet_children() -> Iterator[None]:
         if arrived:
             number, frame = arrived[0]
             previous[number](number, frame)
+
+
+def start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker, if not yet running, so that a hang-up cannot kill it.
+
+    The tracker ignores SIGINT and SIGTERM itself, but not SIGHUP: a terminal's hang-up to the group
+    would kill it, the next semaphore would relaunch it with a traceback per semaphore, and the pool's
+    semaphores would be left behind.  So it starts with SIGHUP blocked, a mask kept across exec.  Call
+    this before anything makes a semaphore (a pool, tqdm's lock), which starts the tracker otherwise.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        return
+    from multiprocessing import resource_tracker
+
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCKED - {signal.SIGINT})
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def exit_with_parent(parent: int, leftovers: str | None = None, poll: float = 0.25) -> None:

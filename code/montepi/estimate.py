@@ -65,7 +65,9 @@ def estimate_pi(
         Without CuPy or a GPU, ``"gpu"`` raises ``GpuUnavailable`` (a
         ``ValueError``) saying which is missing.
     workers
-        Processes or threads to use; defaults to the available cores.
+        Processes or threads to use; defaults to the available cores.  With
+        ``client``, ``scheduler`` or ``scheduler_file`` the cluster brings its
+        own workers, and ``workers`` is refused rather than ignored.
     timeout
         Seconds to wait for the scheduler at ``scheduler``/``scheduler_file``
         to answer, and then for it (or ``client``'s cluster) to have a worker.

@@ -205,14 +205,13 @@ def _address_in(path: Path) -> str:
             raise SchedulerUnreachable(f"{where} is a directory, not the JSON file that "
                                        "`dask scheduler --scheduler-file PATH` writes") from None
         raise SchedulerUnreachable(f"{where} cannot be read ({error.strerror or error})") from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        what = "a directory," if stat.S_ISDIR(mode) else "not a regular file (a pipe, socket or device), so"
+        raise SchedulerUnreachable(f"{where} is {what} not the JSON file that "
+                                   "`dask scheduler --scheduler-file PATH` writes")
     with os.fdopen(descriptor, "rb") as file:
-        mode = os.fstat(descriptor).st_mode
-        if stat.S_ISDIR(mode):
-            raise SchedulerUnreachable(f"{where} is a directory, not the JSON file that "
-                                       "`dask scheduler --scheduler-file PATH` writes")
-        if not stat.S_ISREG(mode):
-            raise SchedulerUnreachable(f"{where} is not a regular file (a pipe, socket or device), so not the "
-                                       "JSON file that `dask scheduler --scheduler-file PATH` writes")
         try:
             data = file.read(MAX_SCHEDULER_FILE + 1)
         except OSError as error:

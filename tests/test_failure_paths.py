@@ -293,7 +293,8 @@ def test_python_underscores_are_accepted():
 
 def test_api_errors_name_the_argument():
     cases = [
-        (lambda: estimate_pi(10, timeout=None), TypeError, "timeout must be a positive number"),
+        (lambda: estimate_pi(10, timeout="soon"), ValueError, "timeout must be a positive number"),
+        (lambda: estimate_pi(10, timeout=[3]), TypeError, "timeout must be a positive number"),
         (lambda: estimate_pi(10, timeout=float("inf")), ValueError, "timeout must be"),
         (lambda: estimate_pi(10, backend="distributed", client="tcp://127.0.0.1:8786"), TypeError,
          "client must be a distributed.Client"),

@@ -143,6 +143,19 @@ def test_the_timeout_bounds_a_client_whose_cluster_has_no_workers():
         estimate_pi(1000, backend="distributed", client=client, timeout=2)
 
 
+@pytest.mark.parametrize("timeout", [None, 60])
+def test_an_adaptive_cluster_at_zero_workers_scales_up_for_the_work(timeout):
+    """The wait for a client's first worker comes after the work is submitted, which is what makes it scale up
+    (notebook 06's ``adapt(minimum=0)``); without a timeout it waits as long as that takes."""
+    from distributed import Client
+
+    with local_cluster(0, processes=False, protocol="tcp") as cluster, Client(cluster) as client:
+        cluster.adapt(minimum=0, maximum=1, interval="100ms")
+        assert not client.nthreads()
+        result = estimate_pi(10**5, backend="distributed", client=client, timeout=timeout)
+    assert result.inside == count_inside(0, 10**5, 2017)
+
+
 # -- §3: the number parser is linear ------------------------------------------------------------------
 
 def test_a_100000_character_number_is_refused_within_a_second():

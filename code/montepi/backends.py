@@ -166,8 +166,12 @@ def run_dask(plan: Plan, seed: int, workers: int, progress: Progress = None, bat
 
 
 def run_distributed(plan: Plan, seed: int, client, progress: Progress = None, window: int | None = None,
-                    kernel: str = "numpy") -> int:
+                    kernel: str = "numpy", first_worker_timeout: float | None = None) -> int:
     """Blocks as futures on a dask.distributed cluster.
+
+    With ``first_worker_timeout``, a cluster that has no worker that many
+    seconds after the first blocks were submitted raises
+    :class:`~montepi.cluster.NoWorkers` (its blocks are cancelled).
 
     At most ``window`` blocks are in flight (default 512, and never fewer
     than 4 per worker thread); each finished block makes room for the next.
@@ -192,6 +196,10 @@ def run_distributed(plan: Plan, seed: int, client, progress: Progress = None, wi
     in_flight = as_completed([submit(b) for b in itertools.islice(blocks, window)])
     inside = done = 0
     try:
+        if first_worker_timeout is not None:
+            from .cluster import wait_for_workers
+
+            wait_for_workers(client, first_worker_timeout)
         for future in in_flight:
             try:
                 inside += future.result()

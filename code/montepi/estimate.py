@@ -43,7 +43,7 @@ def estimate_pi(
     scheduler: str | None = None,
     scheduler_file: str | Path | None = None,
     start_method: str | None = None,
-    timeout: float = CONNECT_TIMEOUT,
+    timeout: float | None = None,
     progress: backends.Progress = None,
     kernel: str = "numpy",
 ) -> Estimate:
@@ -70,7 +70,12 @@ def estimate_pi(
         own workers, and ``workers`` is refused rather than ignored.
     timeout
         Seconds to wait for the scheduler at ``scheduler``/``scheduler_file``
-        to answer, and then for it (or ``client``'s cluster) to have a worker.
+        to answer, and then for the cluster, however it was reached
+        (``client`` too), to have a worker.  Without it: 5 s for each wait
+        with ``scheduler``/``scheduler_file``; with ``client``, as long as it
+        takes, because an adaptive cluster (``cluster.adapt(minimum=0)``)
+        starts its workers only once the work has been submitted, and a
+        batch job may wait long in the queue.
     progress
         ``None``, or a function called with each finished block's number of darts.
     kernel
@@ -94,7 +99,7 @@ def estimate_pi(
     checks.check_backend_options(backend, workers=workers, start_method=start_method,
                                  cluster_given=any(x is not None for x in (client, scheduler, scheduler_file)),
                                  kernel=kernel)
-    timeout = checks.check_timeout(timeout)
+    reach = CONNECT_TIMEOUT if timeout is None else checks.check_timeout(timeout)
     kernel = checks.check_kernel(kernel)
     checks.check_progress(progress)
     if backend == "gpu":
@@ -122,12 +127,14 @@ def estimate_pi(
 
         with _scheduler_lost_on(CommClosedError), client_for(
                 client=client, address=scheduler, scheduler_file=scheduler_file,
-                workers=workers or available_cores(), timeout=timeout) as active:
-            if client is not None or scheduler is not None or scheduler_file is not None:
-                wait_for_workers(active, timeout)  # a cluster with no workers would wait silently for ever
+                workers=workers or available_cores(), timeout=reach) as active:
+            if scheduler is not None or scheduler_file is not None:
+                wait_for_workers(active, reach)  # a scheduler with no workers would wait silently for ever
             workers = len(active.nthreads()) or workers or 1
             plan = plan_blocks(samples, chunk=chunk or default_chunk(samples, workers))
-            inside = backends.run_distributed(plan, seed, active, progress, kernel=kernel)
+            # A client's cluster is waited for once the work is submitted: an adaptive one scales up for it.
+            inside = backends.run_distributed(plan, seed, active, progress, kernel=kernel,
+                                              first_worker_timeout=timeout if client is not None else None)
     else:
         workers = 1 if backend == "serial" else workers or available_cores()
         plan = plan_blocks(samples, chunk=chunk or default_chunk(samples, workers))

@@ -134,11 +134,23 @@ def stage_without() -> set[str]:
     return named
 
 
+@pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(config, items):
-    """Notebook 06 drives a real Slurm: give its nbval cells the slurm marker."""
+    """Notebook 06 drives a real Slurm: give its nbval cells the slurm marker.  And each file runs in one piece.
+
+    pytest groups the tests that share a parametrized session fixture (pytest-playwright's
+    ``browser_name``), which split tests/test_site.py's browser tests from the rest of its file.
+    With one browser there is nothing to share, so files go back to their collected order
+    (a stable sort: within a file pytest's order stays).
+    """
     for item in items:
         if Path(str(item.fspath)).name.startswith("06-"):
             item.add_marker(pytest.mark.slurm)
+    first_seen: dict[Path, int] = {}
+    for index, item in enumerate(items):
+        first_seen.setdefault(item.path, index)
+    yield
+    items.sort(key=lambda item: first_seen.get(item.path, len(first_seen)))
 
 
 _checked: dict[str, str | None] = {}

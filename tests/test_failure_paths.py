@@ -31,21 +31,12 @@ import pytest
 
 import montepi
 from montepi import SchedulerUnreachable, connect, count_inside, darts, estimate_pi, plan_blocks
+from support.signals import assert_takes_signals, default_dispositions
 
 CLI = [sys.executable, "-m", "montepi"]
 STOPPED = "montepi: interrupted; stopped all workers"
 STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
-
-def default_signals() -> None:
-    """In the child, before exec: SIGINT and SIGHUP as a terminal gives them, whatever this suite was started with.
-
-    A suite started with SIGINT ignored (``pytest &`` in a script) would pass that on, and Python
-    then keeps SIGINT ignored: the signal tests would test nothing.
-    """
-    for signum in (signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGHUP, signal.SIGTERM})
 
 
 class Run:
@@ -61,8 +52,11 @@ class Run:
         self.tmp = Path(tempfile.mkdtemp(prefix="mp-", dir="/tmp"))
         Run.made.append(self.tmp)
         environment = {**os.environ, "TMPDIR": str(self.tmp), **(env or {})}
+        # The default SIGINT, SIGTERM and SIGHUP, however the suite was started (a parent that ignores SIGINT
+        # passes it on).
         self.proc = subprocess.Popen([*CLI, *args], cwd=tmp, env=environment, start_new_session=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_signals)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_dispositions)
+        assert_takes_signals(self.proc.pid)
         self.err = bytearray()
         self.seen: set[int] = set()  # every process of the session seen while it ran
         self.semaphores: set[Path] = set()

@@ -16,6 +16,7 @@ import pytest
 
 from montepi import SchedulerUnreachable, connect, count_inside, estimate_pi, local_cluster
 from montepi.backends import WorkerLost
+from support.signals import assert_takes_signals, default_dispositions, pythons_ctrl_c
 
 CLI = [sys.executable, "-m", "montepi"]
 
@@ -50,7 +51,11 @@ def pool_workers(pid: int) -> list[psutil.Process]:
 
 
 def start_cli(*args: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([*CLI, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """The command line with the default SIGINT and SIGTERM, however the suite was started (tests send them)."""
+    proc = subprocess.Popen([*CLI, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_dispositions)
+    assert_takes_signals(proc.pid)
+    return proc
 
 
 # -- a worker dies ---------------------------------------------------------------------------------
@@ -119,9 +124,10 @@ def test_the_pool_backend_raises_worker_lost_in_python():
 
 def test_ctrl_c_in_python_terminates_the_pool():
     timer = threading.Timer(2.0, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    began = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
+    # Python's own Ctrl-C, even when the suite was started with SIGINT ignored (nohup, CI runners).
+    with pythons_ctrl_c(), pytest.raises(KeyboardInterrupt):
+        timer.start()
+        began = time.monotonic()
         estimate_pi(10**12, backend="pool", workers=2)
     assert time.monotonic() - began < 6
     # no_leftovers (conftest) then checks that the pool's processes are gone

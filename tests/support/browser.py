@@ -93,8 +93,12 @@ def chromium() -> Iterator:
 
 
 @contextlib.contextmanager
-def busy_cluster(samples: int = 10**10, chunk: int = 2**23, workers: int = 2, seed: int = 2017) -> Iterator:
+def busy_cluster(samples: int = 10**10, chunk: int = 2**23, workers: int = 2, seed: int = 2017,
+                 security=True) -> Iterator:
     """A local cluster busy with an estimate of ``samples`` darts: yields ``(client, futures)``.
+
+    ``security`` goes to ``local_cluster``: certificates as files
+    (``montepi.tls.security(folder)``) let another process, a notebook's kernel, connect too.
 
     Many small blocks give the task stream many boxes to draw; ``samples=0``
     gives an idle cluster.  Unfinished work is cancelled and everything is
@@ -104,7 +108,8 @@ def busy_cluster(samples: int = 10**10, chunk: int = 2**23, workers: int = 2, se
 
     from montepi import count_block, local_cluster, plan_blocks
 
-    with local_cluster(workers, silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
+    with local_cluster(workers, silence_logs=logging.CRITICAL, security=security) as cluster, \
+            Client(cluster) as client:
         blocks = list(plan_blocks(samples, chunk=chunk)) if samples else []
         futures = client.map(count_block, blocks, seed=seed, pure=True)
         try:
@@ -157,6 +162,8 @@ class Lab:
     token: str
     root: Path
     process: subprocess.Popen
+    #: The server's TMPDIR: a private one, so that what it leaves there can only be its own.
+    tmp: Path
 
     def api(self, path: str, method: str = "GET") -> bytes:
         """Call the Jupyter REST API (``path`` like ``/api/kernels``)."""
@@ -181,11 +188,15 @@ LAB_SETTINGS = {
 
 
 @contextlib.contextmanager
-def jupyter_lab(notebooks: Path, *, timeout: float = 60.0, log: Path | None = None) -> Iterator[Lab]:
-    """JupyterLab serving a temporary *copy* of ``notebooks``, with its own home and settings.
+def jupyter_lab(notebooks: Path, *, timeout: float = 60.0, log: Path | None = None,
+                dask_config: bool = True) -> Iterator[Lab]:
+    """JupyterLab serving a temporary *copy* of ``notebooks``, with its own home, settings and TMPDIR.
 
     The copy means autosave never touches the repository; the temporary home
     and settings mean no workspace, setting or history leaks in or out.
+    ``dask_config``: point ``DASK_CONFIG`` at the repository's ``.dask`` as
+    ``./lesson lab`` does; without it, no ``DASK_*`` variable is passed on, as
+    when a learner runs ``jupyter lab notebooks/`` (the README's pip and conda routes).
     """
     tmp = Path(tempfile.mkdtemp(prefix="montepi-lab-"))
     root = tmp / "notebooks"
@@ -196,15 +207,21 @@ def jupyter_lab(notebooks: Path, *, timeout: float = 60.0, log: Path | None = No
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
     env = dict(os.environ)
+    if not dask_config:
+        env = {name: value for name, value in env.items() if not name.startswith("DASK_")}
+    private_tmp = tmp / "tmp"
+    private_tmp.mkdir()
     env.update(
+        TMPDIR=str(private_tmp),
         HOME=str(tmp / "home"),
         JUPYTER_CONFIG_DIR=str(tmp / "config"),
         JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
         IPYTHONDIR=str(tmp / "ipython"),
         JUPYTERLAB_SETTINGS_DIR=str(settings),
         JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
-        DASK_CONFIG=env.get("DASK_CONFIG", str(REPO / ".dask")),
     )
+    if dask_config:
+        env["DASK_CONFIG"] = env.get("DASK_CONFIG", str(REPO / ".dask"))
     (tmp / "home").mkdir()
     from distributed.utils import open_port
 
@@ -232,7 +249,7 @@ def jupyter_lab(notebooks: Path, *, timeout: float = 60.0, log: Path | None = No
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    lab = Lab(url=f"http://127.0.0.1:{port}", token=token, root=root, process=process)
+    lab = Lab(url=f"http://127.0.0.1:{port}", token=token, root=root, process=process, tmp=private_tmp)
     try:
         deadline = time.monotonic() + timeout
         while True:

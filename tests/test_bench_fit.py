@@ -145,11 +145,17 @@ def test_device_check_dry_run_says_what_runs_within_the_budget(tmp_path):
     assert done.returncode == 0, done.stderr
     gpu = next(line for line in done.stdout.splitlines() if line.startswith("gpu_check"))
     bench = next(line for line in done.stdout.splitlines() if line.startswith("benchmark"))
-    assert f"scripts/gpu_check.py --out {tmp_path / 'o'}" in gpu
-    assert f"-m montepi.bench --workers max --repeat 3 --out {tmp_path / 'o'}" in bench
+    assert f"scripts/gpu_check.py --max-cpu-seconds 60 --out {tmp_path / 'o'}" in gpu
+    assert f"-m montepi.bench --workers max --samples 4e8 --repeat 2 --out {tmp_path / 'o'}" in bench
+    assert "--quick" not in bench  # the full benchmark
     limits = [int(line.split("at most ")[1].split(" s")[0]) for line in (gpu, bench)]
     assert all(limit > 0 for limit in limits) and sum(limits) <= 500
     assert not (tmp_path / "o").exists()  # a dry run writes nothing
+
+
+def test_device_check_passes_other_benchmark_options_on(tmp_path):
+    done = _device_check("--dry-run", "--out", str(tmp_path), "--bench-args", "--samples 8e8 --repeat 3")
+    assert done.returncode == 0 and f"--workers max --samples 8e8 --repeat 3 --out {tmp_path}" in done.stdout
 
 
 def test_device_check_writes_into_out_by_default(tmp_path):

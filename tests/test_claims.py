@@ -114,7 +114,8 @@ def a_plain_tcp_client_is_refused_and_ours_still_works(printed):
     """"127.0.0.1 is not private … a client without this cluster's certificates is refused"."""
     text = printed.of('cluster.scheduler_address.replace("tls://", "tcp://")')
     assert re.search(r"plain TCP to tcp://127\.0\.0\.1:\d+: refused \(\w+\)", text), text
-    assert "with the certificates: True" in text, text
+    assert re.search(r"TLS with certificates of its own: refused \(\w+", text), text
+    assert "with the cluster's certificates: True" in text, text
 
 
 @claim("05")

@@ -127,7 +127,7 @@ def progress_with_notebook_false_returns_only_when_every_future_is_done(printed)
 
 
 def _seconds(text: str, backend: str) -> float:
-    match = re.search(rf"\(1e8 darts, {backend} ×2, (\d+\.\d+) s\)", text)
+    match = re.search(rf"\(\S+ darts, {backend} ×2, (\d+\.\d+) s\)", text)
     assert match, f"no {backend} time in:\n{text}"
     return float(match[1])
 

@@ -185,11 +185,107 @@ def test_the_01_02_claims_catch_a_doctored_output(name, pattern, doctored):
 
 
 # --- 03 · A pool of processes -------------------------------------------------------------------------------------
-# (claims about notebook 03 go here)
+
+def _within(value: float, low: float, high: float, slack: float) -> bool:
+    """``low < value < high`` up to ``slack`` either side (printed numbers are rounded)."""
+    return low - slack < value < high + slack
+
+
+@claim("03")
+def one_process_pool_reading_follows_its_numbers(printed: Printed) -> None:
+    """The verdict on a one-process pool against serial is the one its printed times and spread support."""
+    marker = "ROUNDS = 5"
+    serial = printed.number(marker, r"\n\s*serial\s+([\d.]+) s")
+    one = printed.number(marker, r"\n\s*1\s+([\d.]+) s")
+    difference = printed.number(marker, r"one process against serial: ([+-][\d.]+) s")
+    noise = printed.number(marker, r"one process against serial: [+-][\d.]+ s, spread ([\d.]+) s")
+    assert abs(difference - (one - serial)) <= 0.011, f"printed difference {difference} is not {one} − {serial}"
+    verdict = re.search(r"one process against serial: .*?: (\w+)", printed.of(marker)).group(1)
+    expected = {"slower": (noise, float("inf")), "within": (-noise, noise), "faster": (float("-inf"), -noise)}
+    assert verdict in expected, f"unknown verdict {verdict!r}"
+    assert _within(difference, *expected[verdict], slack=0.011), \
+        f"says {verdict!r} for a difference of {difference:+.2f} s beside a spread of {noise:.2f} s"
+    # The predict-then-run answer (B: about as fast as serial, or a little slower) stays true.
+    assert 0.5 * serial < one < 2 * serial, f"one-process pool {one} s against serial {serial} s: answer B is wrong"
+
+
+@claim("03")
+def all_cores_speedup_reading_follows_its_numbers(printed: Printed) -> None:
+    """The verdict on the speed-up with every core is the one the printed ratio supports."""
+    marker = "ROUNDS = 5"
+    text = printed.of(marker)
+    cores = int(printed.number(marker, r"(\d+) cores, load average"))
+    one = printed.number(marker, r"\n\s*1\s+([\d.]+) s")
+    most = printed.number(marker, rf"\n\s*{cores}\s+([\d.]+) s")
+    speedup = printed.number(marker, rf"{cores} processes against 1: speed-up ([\d.]+)")
+    assert abs(speedup - one / most) <= 0.01 + 0.006 * speedup, f"speed-up {speedup} is not {one} / {most}"
+    verdict = re.search(rf"{cores} processes against 1: speed-up [\d.]+: (\w+)", text).group(1)
+    expected = {"close": (0.9 * cores, float("inf")), "short": (1, 0.9 * cores), "no": (float("-inf"), 1)}
+    assert verdict in expected, f"unknown verdict {verdict!r}"
+    assert _within(speedup, *expected[verdict], slack=0.011), f"says {verdict!r} for a speed-up of {speedup}"
+
+
+@claim("03")
+def fork_exists_where_the_table_says(printed: Printed) -> None:
+    """The start-method table: `fork` is available on Linux and macOS (not only on Linux), never on Windows."""
+    methods = printed.of("get_all_start_methods()")
+    if sys.platform in ("linux", "darwin"):
+        assert "'fork'" in methods, methods
+    assert "montepi uses: forkserver" in methods or "montepi uses: spawn" in methods, methods
 
 
 # --- 04 · dask.array ----------------------------------------------------------------------------------------------
-# (claims about notebook 04 go here)
+
+@claim("04")
+def per_task_rule_follows_its_numbers(printed: Printed) -> None:
+    """Darts per task for ≤ 10 % overhead = 10 × measured cost per task / measured cost per dart, per scheduler."""
+    marker = "per_task_seconds(\"dask\""
+    per_dart = printed.number(marker, r"one dart costs ([\d.]+) ns") * 1e-9
+    rows = {}
+    for scheduler in ("threads", "distributed"):
+        match = re.search(rf"\n{scheduler}\s+([\d.]+) ms\s+([\d.e+-]+)", printed.of(marker))
+        assert match, f"no row for {scheduler}"
+        seconds, darts = float(match[1]) * 1e-3, float(match[2])
+        rows[scheduler] = seconds
+        expected = 10 * seconds / per_dart
+        slack = 0.06 + 0.005e-3 / max(seconds, 1e-9) + 0.05e-9 / per_dart
+        assert abs(darts / expected - 1) <= slack, \
+            f"{scheduler}: {darts:.1e} darts, but 10 × {seconds} s / {per_dart} s"
+    ratio = printed.number(marker, r"dask.distributed costs ([\d.]+)× as much per task")
+    assert abs(ratio - rows["distributed"] / rows["threads"]) <= 0.05 + 0.06 * ratio, ratio
+    assert ratio >= 2, f"the page says dask.distributed costs several times more per task; measured {ratio}×"
+    share = printed.number(marker, r"blocks of 2\*\*23 darts on dask.distributed: overhead ([\d.]+)%") / 100
+    assert abs(share - rows["distributed"] / (2**23 * per_dart)) <= 0.0006 + 0.08 * share, share
+    under = "under a tenth" in printed.of(marker)
+    assert under == (share <= 0.1) or abs(share - 0.1) < 0.001, f"overhead {share:.1%}, says under a tenth: {under}"
+
+
+@claim("04")
+def the_fan_in_tree_starts_at_five_chunks(printed: Printed) -> None:
+    """Four chunks: one task adds all four counts; from five chunks up, sum-partial tasks make a tree."""
+    text = printed.of("def reduction_tasks")
+    partial = {int(m[1]): int(m[2]) for m in re.finditer(r"(\d+) chunks: \{'sum-partial': (\d+), 'sum-aggregate': 1\}",
+                                                        text)}
+    assert partial.get(4) == 0, text
+    assert partial and all(tasks > 0 for chunks, tasks in partial.items() if chunks >= 5), text
+    assert {4, 5} <= set(partial), text
+
+
+@claim("04")
+def the_original_lessons_chunks_are_a_tenth_of_n(printed: Printed) -> None:
+    """The sweep marks the original lesson's chunk size, 0.1·N (not 1 000 darts), on the row where it holds."""
+    rows = [line for line in printed.of("SWEEP = [").splitlines() if "the original lesson's 0.1·N" in line]
+    assert rows, "the sweep marks no row as the original lesson's chunk size"
+    for row in rows:
+        darts, chunk = (int(field.replace("_", "")) for field in row.split()[:2])
+        assert chunk * 10 == darts, f"marked as 0.1·N: {row!r}"
+
+
+@claim("04")
+def tiny_chunks_cost_more_than_ten_times_per_dart(printed: Printed) -> None:
+    """The predict-then-run answer (C): 1 000-dart chunks cost more than ten times the cheapest per dart."""
+    ratio = printed.number("SWEEP = [", r"1_000-dart chunks cost ([\d.]+)×")
+    assert ratio > 10, f"1 000-dart chunks cost only {ratio}× the cheapest per dart: answer C is wrong here"
 
 
 # --- 05 · dask.distributed ----------------------------------------------------------------------------------------
@@ -389,13 +485,13 @@ def check_all(path: Path, notebook) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("path", params())
+@pytest.mark.parametrize("path", list(params()))
 def test_the_stored_outputs_keep_every_claim(path):
     problems = check_all(path, nbformat.read(path, as_version=4))
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("path", params(with_busy=True))
+@pytest.mark.parametrize("path", list(params(with_busy=True)))
 def test_every_claim_holds_beside_two_busy_processes(path):
     """A fresh run beside two processes that keep both cores busy; its outputs are checked, never stored."""
     if not CLAIMS[path.name[:2]]:

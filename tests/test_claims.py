@@ -467,6 +467,69 @@ def decimals_follow_the_95_percent_definition(printed):
         assert half_width < 0.5 * 10.0 ** -int(d) and not half_width < 0.5 * 10.0 ** -(int(d) + 1), (n, d)
 
 
+FIXED_COST = "FIT_SIZES = ["  # the cell that fits T(N) = a + N/r to serial, the pool and threads
+FIT_ROW = re.compile(r"^\s*(\w+)\s+([\d.]+)\s+([\d.]+|inf)\s+([\d.]+)%\s+(.+)$", re.M)
+
+
+@claim("07")
+def each_crossing_follows_from_the_printed_a_and_r(printed):
+    text = printed.of(FIXED_COST)
+    cores, load = re.search(r"(\d+) cores, load average ([\d.]+)", text).groups()
+    fits = {name: (float(a) / 1e3, float(r) * 1e6, float(rms) / 100, said)
+            for name, a, r, rms, said in FIT_ROW.findall(text)}
+    assert set(fits) == {"serial", "pool", "threads"}, fits
+    for name, (a, r, rms, said) in fits.items():
+        assert a >= 0 and r > 0, (name, a, r)  # the fit is constrained: no negative cost, no negative speed
+        if said == "good":
+            assert rms <= 0.05 + 0.0005, (name, rms)  # montepi.timing.GOOD_FIT, printed to 0.1 %
+    a0, r0 = fits["serial"][:2]
+    for name in ("pool", "threads"):
+        a, r = fits[name][:2]
+        line = re.search(rf"^{name} (never pays off|pays off at every N|pays off above N = ([\d.e+-]+))", text, re.M)
+        assert line, (name, text)
+        if abs(r / r0 - 1) < 0.002 or abs(a - a0) < 0.0002:  # printed to 0.1 M and 0.1 ms: too close to judge
+            continue
+        if r < r0:
+            assert line.group(1) == "never pays off", (name, a, r, a0, r0)
+        elif a < a0:
+            assert line.group(1) == "pays off at every N", (name, a, r, a0, r0)
+        else:
+            crossing = (a - a0) / (1 / r0 - 1 / r)
+            assert line.group(2), (name, line.group(0))
+            if r / r0 > 1.05:  # further apart the rounding of a and r hardly moves the crossing
+                assert float(line.group(2)) == pytest.approx(crossing, rel=0.1), (name, line.group(0), crossing)
+    if abs(float(load) - int(cores)) >= 0.05:
+        assert ("Busy machine" in text) == (float(load) > int(cores)), (load, cores)
+
+
+WEAK = "PER_WORKER = "  # the weak-scaling cell
+WEAK_ROW = re.compile(r"^\s*(\d+)\s+([\d.e+]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", re.M)
+
+
+@claim("07")
+def weak_scaling_grows_the_darts_with_the_workers_and_its_verdict_matches(printed):
+    text = printed.of(WEAK)
+    cores, load = re.search(r"(\d+) cores, load average ([\d.]+)", text).groups()
+    cores, load = int(cores), float(load)
+    per_worker = float(re.search(r"([\d.e+]+) darts per worker", text).group(1))
+    rows = [tuple(float(x) for x in row) for row in WEAK_ROW.findall(text)]
+    assert rows and rows[0][0] == 1 and max(p for p, *_ in rows) <= cores, rows
+    t1 = rows[0][2]
+    for p, darts, seconds, flat, scaled, _ in rows:
+        assert darts == pytest.approx(per_worker * p)  # N = n₀·p
+        assert flat == pytest.approx(t1 / seconds, abs=0.01) and scaled == pytest.approx(p * t1 / seconds, abs=0.02)
+    if len(rows) < 2:
+        assert "nothing to grow" in text
+        return
+    busy = "Busy machine" in text
+    if abs(load - cores) >= 0.05:
+        assert busy == (load > cores), (load, cores)
+    if not busy:
+        flat = rows[-1][3]
+        if abs(flat - 0.9) > 0.005:
+            assert ("stayed flat" in text) == (flat >= 0.9), (flat, text)
+
+
 # --- The tests ------------------------------------------------------------------------------------------------------
 
 def params(with_busy: bool = False):

@@ -132,7 +132,7 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
         host=host,
         dashboard_address=f"{host}:{dashboard_port}",
         silence_logs=logging.ERROR,
-        security=security,
+        security=None if security is False else security,  # LocalCluster takes True, a Security or None
     )
     options.update(kwargs)
     options["plugins"] = (*options.get("plugins", ()), QuietClose())  # passed on to each Worker

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..checks import BACKENDS
+from ..cluster import local_cluster
 from ..estimate import available_cores, estimate_pi
 from ..kernel import count_inside
 from ..lesson.ceiling import Ceiling, ceiling
@@ -296,6 +297,37 @@ def scaling(samples: int, counts: list[int], repeat: int, kernel_names: list[str
             "ceiling_count_identical": not wrong, "rows": rows}
 
 
+def tls_vs_tcp(samples: int, workers: int, repeat: int) -> dict:
+    """Distributed darts/s on a TLS cluster (the default) ÷ on a plain-TCP one: what refusing other users costs.
+
+    Both clusters are started (and warmed by a small run) before the clock and
+    timed in turns, TLS, TCP, TLS, TCP, …, best of ``repeat`` each, so the
+    ratio holds on a busy machine.  Both must give the right count.
+    """
+    from distributed import Client
+
+    expected = count_inside(0, samples, SEED)
+    load_before = load_average()
+    with contextlib.ExitStack() as stack:
+        contenders: dict[str, Callable[[], float]] = {}
+        for name, security in (("tls", True), ("tcp", False)):
+            cluster = stack.enter_context(local_cluster(workers, security=security))
+            client = stack.enter_context(Client(cluster))
+            client.wait_for_workers(workers, timeout=60)
+            estimate_pi(10**6, backend="distributed", client=client)  # the first task's one-off costs
+
+            def once(client=client, name=name) -> float:
+                result = estimate_pi(samples, seed=SEED, backend="distributed", client=client)
+                if result.inside != expected:
+                    raise AssertionError(f"the {name} cluster counted {result.inside}, not {expected}")
+                return result.seconds
+
+            contenders[name] = once
+        best = best_of_interleaved(contenders, repeat)
+    return {"samples": samples, "workers": workers, "repeat": repeat, "tls_s": best["tls"], "tcp_s": best["tcp"],
+            "ratio": best["tcp"] / best["tls"], "load_average": [load_before, load_average()]}
+
+
 #: Above this 1-minute load average per core, other programs spoil the timings (reported as a warning).
 BUSY_LOAD_PER_CORE = 0.5
 
@@ -332,6 +364,9 @@ def run(*, quick: bool = False, workers: int | None = None, samples: int | None 
         if f"{key}_of_ceiling" in top:
             results[f"{key}_of_ceiling"] = top[f"{key}_of_ceiling"]
     results["ceiling_efficiency"] = top["ceiling_numpy_efficiency"]
+    _say(f"distributed on TLS and on plain TCP, {format_samples(sizes['parallel_samples'])} darts, ×{most}, "
+         f"best of {repeat}, interleaved")
+    results["tls"] = tls_vs_tcp(sizes["parallel_samples"], most, repeat)
     _say(f"peak memory of {format_samples(sizes['rss_samples'])} serial darts in a child process")
     results["rss"] = peak_rss(sizes["rss_samples"])
     results["machine"]["load_average_at_end"] = load_average()

@@ -119,7 +119,8 @@ def verdicts(results: dict) -> list[dict]:
 def tls_row(t: dict) -> tuple:
     """The verdict arguments of the "distributed, TLS ÷ plain TCP" row."""
     return (f"distributed, TLS ÷ plain TCP darts/s, ×{t['workers']}, N = {format_samples(t['samples'])} "
-            "(clusters started before, interleaved)", t["ratio"], TARGETS["tls_over_tcp"], True, f"{t['ratio']:.3f}")
+            "(clusters started before, interleaved)", t["ratio"], TARGETS["tls_over_tcp"], True, f"{t['ratio']:.3f}",
+            f"per CPU-second of the cluster: {t['cpu_ratio']:.3f}" if "cpu_ratio" in t else "")
 
 
 #: Scaling-table column of each backend key (in this order; a key missing from the results is left out).

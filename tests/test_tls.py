@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import shutil
 import subprocess
 import sys
@@ -15,10 +14,6 @@ from montepi.cluster import SchedulerUnreachable, connect
 from montepi.lesson.hand_cluster import HandCluster
 
 CLI = [sys.executable, "-m", "montepi"]
-
-
-def test_doctests():
-    assert doctest.testmod(tls).failed == 0
 
 
 def test_certificates_are_private_from_the_start(tmp_path):

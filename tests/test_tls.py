@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import shutil
 import subprocess
 import sys
@@ -15,10 +14,6 @@ from montepi.cluster import SchedulerUnreachable, connect
 from montepi.lesson.hand_cluster import HandCluster
 
 CLI = [sys.executable, "-m", "montepi"]
-
-
-def test_doctests():
-    assert doctest.testmod(tls).failed == 0
 
 
 def test_certificates_are_private_from_the_start(tmp_path):
@@ -77,3 +72,17 @@ def test_cli_with_tls_options_and_without(hand):
     assert missing.stderr.count("\n") == 1 and "--tls-ca-file" in missing.stderr
     alone = run("--tls-ca-file", str(hand.certificates / "ca.pem"))
     assert alone.returncode == 2 and "go with --scheduler" in alone.stderr
+
+
+def test_benchmark_row_tls_over_plain_tcp():
+    from montepi.bench.measure import tls_vs_tcp
+    from montepi.bench.report import TARGETS, tls_row
+
+    found = tls_vs_tcp(10**5, 1, 1)  # both clusters count right, or it raises
+    assert found["ratio"] == pytest.approx(found["tcp_s"] / found["tls_s"])
+    assert found["load_average"][0] is None or len(found["load_average"][0]) == 3
+    assert found["tls_cpu_s"] > 0 and found["cpu_ratio"] == pytest.approx(found["tcp_cpu_s"] / found["tls_cpu_s"])
+    name, value, target, higher, shown, note = tls_row(found)
+    assert note.startswith("per CPU-second of the cluster: ")
+    assert name.startswith("distributed, TLS ÷ plain TCP darts/s, ×1, N = 1e5")
+    assert (value, target, higher) == (found["ratio"], TARGETS["tls_over_tcp"], True)

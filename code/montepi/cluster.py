@@ -125,7 +125,7 @@ def _scratch_cluster_class() -> type:
     return LocalCluster
 
 
-def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: int = 0, security=True,
+def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: int = 0, security=None,
                   **kwargs):
     """A ``LocalCluster`` of ``workers`` single-threaded worker processes, with the lesson's safe defaults.
 
@@ -133,10 +133,13 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
     scratch space is a private folder that goes when the cluster is closed
     (``with local_cluster() as cluster:`` or ``cluster.close()``), and it
     speaks TLS with throwaway certificates held by this process only
-    (``security=True``, dask's ``Security.temporary()``), so that other users
-    of this machine cannot use it; ``Client(cluster)`` needs no extra step.
-    ``security=False`` gives the old plain-TCP cluster, which any local user
-    can connect to (the benchmark's TLS ÷ plain TCP row compares the two).
+    (dask's ``Security.temporary()``), so that other users of this machine
+    cannot use it; ``Client(cluster)`` needs no extra step.  ``security``:
+    None (the default) means TLS unless ``protocol=`` asks for another one
+    (``"tcp"``, or ``"inproc"`` with ``processes=False``), which is then what
+    you get; True or a ``distributed.Security`` means TLS; False gives the old
+    plain-TCP cluster, which any local user can connect to (the benchmark's
+    TLS ÷ plain TCP row compares the two).
     Other keyword arguments go to ``distributed.LocalCluster``.  Closing it
     prints no traceback (:mod:`montepi.closing`).
 
@@ -166,9 +169,12 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
         host=host,
         dashboard_address=f"{host}:{dashboard_port}",
         silence_logs=logging.ERROR,
-        security=security,
+        security=None if security is False else security,  # LocalCluster takes True, a Security or None
     )
     options.update(kwargs)
+    if security is None:  # TLS, unless another protocol was asked for by name
+        asked = options.get("protocol")
+        options["security"] = asked is None or str(asked).removesuffix("://") == "tls" or None
     options["plugins"] = (*options.get("plugins", ()), QuietClose())  # passed on to each Worker
     if options["processes"]:  # distributed spawns its workers: they re-run the main script
         check_main_guard("a cluster")

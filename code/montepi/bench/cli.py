@@ -35,6 +35,29 @@ def _shapes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tls(args: argparse.Namespace) -> int:
+    """``--tls``: the TLS ÷ plain TCP comparison alone, printed and written as JSON."""
+    import json
+
+    from .measure import tls_vs_tcp
+    from .report import TARGETS
+
+    workers = args.workers or available_cores()
+    samples = args.samples or (10**8 if args.quick else 4 * 10**8)
+    found = tls_vs_tcp(samples, workers, args.repeat)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"tls-{workers}workers.json"
+    path.write_text(json.dumps(found, indent=2) + "\n")
+    verdict = "PASS" if found["ratio"] >= TARGETS["tls_over_tcp"] else "FAIL"
+    print(f"distributed, TLS ÷ plain TCP darts/s, ×{workers}, N = {samples:.0e}: {found['ratio']:.3f} "
+          f"(target ≥ {TARGETS['tls_over_tcp']:g}, {verdict}); best of {args.repeat}: TLS {found['tls_s']:.3f} s, "
+          f"TCP {found['tcp_s']:.3f} s; CPU seconds of the cluster, TLS ÷ TCP darts per CPU-second: "
+          f"{found['cpu_ratio']:.3f} (TLS {found['tls_cpu_s']:.3f}, TCP {found['tcp_cpu_s']:.3f}); "
+          f"load average {found['load_average'][0]} → {found['load_average'][1]}")
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: run, write, print; exit 0 whether targets pass or not."""
     parser = argparse.ArgumentParser(
@@ -66,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shapes", action="store_true",
                         help="instead: compare LocalCluster shapes (processes × threads, tasks in flight, block size) "
                         "against the ceiling on --workers cores")
+    parser.add_argument("--tls", action="store_true",
+                        help="instead: distributed darts/s on a TLS cluster ÷ on a plain-TCP one, interleaved")
     args = parser.parse_args(argv)
+    if args.tls:
+        return _tls(args)
     if args.shapes:
         return _shapes(args)
     results = run(quick=args.quick, workers=args.workers, samples=args.samples, repeat=args.repeat)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..checks import BACKENDS
+from ..cluster import local_cluster
 from ..estimate import available_cores, estimate_pi
 from ..kernel import count_inside
 from ..lesson.ceiling import Ceiling, ceiling
@@ -367,6 +368,49 @@ def weak_scaling(per_worker: int, counts: list[int], repeat: int) -> dict:
             "load_average": [load_before, load_average()]}
 
 
+def tls_vs_tcp(samples: int, workers: int, repeat: int) -> dict:
+    """Distributed darts/s on a TLS cluster (the default) ÷ on a plain-TCP one: what refusing other users costs.
+
+    Both clusters are started (and warmed by a small run) before the clock and
+    timed in turns, TLS, TCP, TLS, TCP, …, best of ``repeat`` each, so the
+    ratio holds on a busy machine.  Both must give the right count.  Beside
+    the wall-clock ratio, ``cpu_ratio`` compares the CPU seconds that the
+    cluster spent (this process, which holds the scheduler and the client,
+    plus the worker processes): encryption costs CPU, and CPU seconds do not
+    grow when other programs share the cores, so it is the steadier figure
+    on a loaded machine.
+    """
+    import psutil
+    from distributed import Client
+
+    expected = count_inside(0, samples, SEED)
+    load_before = load_average()
+    cpu_best = {"tls": math.inf, "tcp": math.inf}
+    with contextlib.ExitStack() as stack:
+        contenders: dict[str, Callable[[], float]] = {}
+        for name, security in (("tls", True), ("tcp", False)):
+            cluster = stack.enter_context(local_cluster(workers, security=security))
+            client = stack.enter_context(Client(cluster))
+            client.wait_for_workers(workers, timeout=60)
+            estimate_pi(10**6, backend="distributed", client=client)  # the first task's one-off costs
+            processes = [psutil.Process(), *map(psutil.Process, client.run(os.getpid).values())]
+
+            def once(client=client, name=name, processes=processes) -> float:
+                used = sum(sum(p.cpu_times()[:2]) for p in processes)
+                result = estimate_pi(samples, seed=SEED, backend="distributed", client=client)
+                used = sum(sum(p.cpu_times()[:2]) for p in processes) - used
+                if result.inside != expected:
+                    raise AssertionError(f"the {name} cluster counted {result.inside}, not {expected}")
+                cpu_best[name] = min(cpu_best[name], used)
+                return result.seconds
+
+            contenders[name] = once
+        best = best_of_interleaved(contenders, repeat)
+    return {"samples": samples, "workers": workers, "repeat": repeat, "tls_s": best["tls"], "tcp_s": best["tcp"],
+            "ratio": best["tcp"] / best["tls"], "tls_cpu_s": cpu_best["tls"], "tcp_cpu_s": cpu_best["tcp"],
+            "cpu_ratio": cpu_best["tcp"] / cpu_best["tls"], "load_average": [load_before, load_average()]}
+
+
 #: Above this 1-minute load average per core, other programs spoil the timings (reported as a warning).
 BUSY_LOAD_PER_CORE = 0.5
 
@@ -407,6 +451,9 @@ def run(*, quick: bool = False, workers: int | None = None, samples: int | None 
     _say(f"weak scaling: {format_samples(per_worker)} darts per worker, ceiling and pool, best of {repeat}")
     results["weak"] = weak_scaling(per_worker, worker_counts(most), repeat)
     results["ceiling_efficiency"] = top["ceiling_numpy_efficiency"]
+    _say(f"distributed on TLS and on plain TCP, {format_samples(sizes['parallel_samples'])} darts, ×{most}, "
+         f"best of {repeat}, interleaved")
+    results["tls"] = tls_vs_tcp(sizes["parallel_samples"], most, repeat)
     _say(f"peak memory of {format_samples(sizes['rss_samples'])} serial darts in a child process")
     results["rss"] = peak_rss(sizes["rss_samples"])
     results["machine"]["load_average_at_end"] = load_average()

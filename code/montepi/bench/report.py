@@ -14,6 +14,7 @@ TARGETS = {
     "numba_over_numpy": 1.2,  # numba kernel ÷ NumPy kernel darts/s, one core, same darts
     "efficiency": 0.9,  # parallel efficiency on 2 cores at N ≥ 4e8
     "dist_over_pool": 0.95,  # distributed ÷ pool darts/s
+    "tls_over_tcp": 0.97,  # distributed darts/s on TLS (the default) ÷ on plain TCP, clusters started before
     "pool_of_ceiling": 0.95,  # pool (start-up included) ÷ the machine's ceiling, largest worker count
     "distributed_of_ceiling": 0.90,  # distributed (cluster started before) ÷ ceiling
     "threads_of_ceiling": 0.95,  # threads ÷ ceiling (the NumPy kernel releases the GIL while it works)
@@ -120,6 +121,8 @@ def verdicts(results: dict) -> list[dict]:
         True,
         f"{ratio:.2f}",
     )
+    if "tls" in results:  # results written before TLS became the default have no such row
+        add(*tls_row(results["tls"]))
     r = results["rss"]
     add(
         f"peak RSS, serial {format_samples(r['samples'])} darts (fresh process)",
@@ -152,6 +155,13 @@ def _fit_trouble(fit: dict) -> str:
 
 def _result(target: dict) -> str:
     return "PASS" if target["pass"] else NOT_INSTALLED if target["pass"] is None else "FAIL"
+
+
+def tls_row(t: dict) -> tuple:
+    """The verdict arguments of the "distributed, TLS ÷ plain TCP" row."""
+    return (f"distributed, TLS ÷ plain TCP darts/s, ×{t['workers']}, N = {format_samples(t['samples'])} "
+            "(clusters started before, interleaved)", t["ratio"], TARGETS["tls_over_tcp"], True, f"{t['ratio']:.3f}",
+            f"per CPU-second of the cluster: {t['cpu_ratio']:.3f}" if "cpu_ratio" in t else "")
 
 
 #: Scaling-table column of each backend key (in this order; a key missing from the results is left out).

@@ -21,7 +21,8 @@ estimate → checks → plan → backends → kernel, nothing points back up.
     closing    a worker plugin: a cluster closes without a traceback on a busy machine
     timing     ``best_of`` and ``best_of_interleaved``: how the notebooks and the benchmark time things
     cli        ``python -m montepi`` (with ``progress``, its rate line)
-    jupyter_exit  inside a Jupyter kernel: stops the pool's helpers at shutdown (no /tmp/pymp-* left)
+    jupyter_exit  inside a Jupyter kernel: stops the pool's helpers at shutdown (no /tmp/pymp-* left);
+               the notebooks ask for it with ``%load_ext montepi`` (importing montepi changes nothing)
 
 The lesson's props (:mod:`montepi.lesson`): code that exists only so a
 notebook can show something (the original lesson's pitfalls, a hand-started
@@ -40,8 +41,6 @@ and so that the page shows one kernel.
 """
 
 import importlib
-
-from . import jupyter_exit as _jupyter_exit
 
 #: Where each public name lives.  They are imported on first use (PEP 562), so
 #: that ``import montepi`` is instant: ``python -m montepi`` can then take
@@ -80,5 +79,13 @@ def __dir__() -> list[str]:
 
 __version__ = "0.1.0"
 
-# Inside a Jupyter kernel: stop the pool helpers at shutdown, so no /tmp/pymp-* is left behind.
-_jupyter_exit.install()
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext montepi``: in a Jupyter kernel, stop the pool's helpers at shutdown (no /tmp/pymp-* left).
+
+    An explicit step, not a side effect of ``import montepi``: a library must
+    not change another library (here ipykernel's shutdown) on import.
+    """
+    from .jupyter_exit import install
+
+    install(ipython)

@@ -8,8 +8,8 @@ SIGTERM by design, so the kernel is still waiting when Jupyter kills it
 (after 2.5 s).  Killed, it cannot run its exit clean-up, and every shutdown
 leaves a ``/tmp/pymp-*`` folder and ``/dev/shm/sem.mp-*`` semaphores behind.
 
-So, inside a kernel, montepi stops both helpers itself when the shutdown
-begins (``do_shutdown``, the kernel's documented hook): the kernel then has
+So, inside a kernel that asked for it with ``%load_ext montepi``, montepi
+stops both helpers itself when the shutdown begins (``do_shutdown``, the kernel's documented hook): the kernel then has
 no children left, exits at once and cleans up as any Python program does.
 ``_stop()`` is how CPython's own tests stop these helpers (3.8 to 3.14); no
 public call does it.
@@ -35,15 +35,20 @@ def stop_pool_helpers() -> None:
         resource_tracker._resource_tracker._stop()
 
 
-def install() -> None:
-    """In a Jupyter (ipykernel) kernel, stop the pool helpers when the kernel shuts down; elsewhere nothing."""
+def install(shell=None) -> None:
+    """In a Jupyter (ipykernel) kernel, stop the pool helpers when the kernel shuts down; elsewhere nothing.
+
+    ``shell`` is the IPython shell (``%load_ext montepi`` passes it); by default the current one.
+    """
     if "ipykernel" not in sys.modules:
         return
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    kernel = getattr(get_ipython(), "kernel", None)
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return
+        shell = get_ipython()
+    kernel = getattr(shell, "kernel", None)
     if kernel is None or getattr(kernel, _MARK, False):
         return
     original = kernel.do_shutdown

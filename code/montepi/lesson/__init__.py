@@ -14,6 +14,7 @@ amdahl         Amdahl's and Gustafson's laws, the serial-fraction fit, digits of
 known_serial   a stand-in job with a serial part you choose, timed in turns (notebook 07)
 overheads      what a parallel run pays besides the darts: start-up, per task, the final sum (the benchmark)
 ceiling        the machine's own limit: W processes released together, no pool or scheduler (notebook 07, bench)
+selfcheck      the exercises' self-check: right, or which kind of wrong, never the answer (every notebook)
 
 They live in the package, not in the notebooks, because pool and cluster
 workers must be able to import what they run.

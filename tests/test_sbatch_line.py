@@ -28,7 +28,7 @@ def test_the_skeleton_as_shipped_is_not_yet(line):
 
 @pytest.mark.parametrize(("line", "says"), [
     (f"srun --array=1-2 {EXPORT} slurm/worker.sh", "starts with srun"),
-    (f"bash slurm/worker.sh", "starts with bash"),
+    ("bash slurm/worker.sh", "starts with bash"),
     (f"sbatch --array=1-2 {EXPORT} slurm/estimate.sh", "submits slurm/estimate.sh"),
     (f"sbatch {EXPORT} slurm/worker.sh --array=1-2", "go to the script"),
     ("sbatch --array=1-2 slurm/worker.sh", "reads $VENV and $SCHEDULER_FILE"),

@@ -134,11 +134,23 @@ def stage_without() -> set[str]:
     return named
 
 
+@pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(config, items):
-    """Notebook 06 drives a real Slurm: give its nbval cells the slurm marker."""
+    """Notebook 06 drives a real Slurm: give its nbval cells the slurm marker.  And each file runs in one piece.
+
+    pytest groups the tests that share a parametrized session fixture (pytest-playwright's
+    ``browser_name``), which split tests/test_site.py's browser tests from the rest of its file.
+    With one browser there is nothing to share, so files go back to their collected order
+    (a stable sort: within a file pytest's order stays).
+    """
     for item in items:
         if Path(str(item.fspath)).name.startswith("06-"):
             item.add_marker(pytest.mark.slurm)
+    first_seen: dict[Path, int] = {}
+    for index, item in enumerate(items):
+        first_seen.setdefault(item.path, index)
+    yield
+    items.sort(key=lambda item: first_seen.get(item.path, len(first_seen)))
 
 
 _checked: dict[str, str | None] = {}
@@ -306,6 +318,8 @@ def _semaphore_inodes(pid: int) -> set[int]:
 
 
 _watch: LeftoverWatch | None = None
+#: nbval's own ``RunningKernel.stop``, before _stop_nbval_kernels_gracefully replaced it.
+_NBVAL_STOP = None
 
 
 def pytest_configure(config):
@@ -326,10 +340,14 @@ def _stop_nbval_kernels_gracefully() -> None:
     stay behind.  A graceful shutdown (a shutdown request, SIGTERM and SIGKILL
     only after ``shutdown_wait_time``) lets multiprocessing clean up.
     """
+    global _NBVAL_STOP
     try:
         from nbval.kernel import RunningKernel
     except ImportError:
         return
+    # nbval 0.11.0's own stop: a debug line, stop_channels(), shutdown_kernel(now=True), del km.
+    # tests/test_leftovers.py fails if a new nbval changes it, so that this replacement is looked at again.
+    _NBVAL_STOP = _NBVAL_STOP or RunningKernel.stop
 
     def stop(self):
         self.kc.stop_channels()

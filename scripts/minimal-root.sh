@@ -97,6 +97,18 @@ mounted_under() {  # mount points under DIR, deepest first
     awk -v d="$(readlink -f "$1")" '$2 == d || index($2, d "/") == 1 {print $2}' /proc/mounts | sort -r
 }
 
+describe() {  # describe PID: its command line, and what names it when it has none (a process that is exiting)
+    local pid=$1 line state parent
+    line=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | cut -c1-150)
+    [ -n "$line" ] && { echo "$line"; return 0; }
+    # No command line: the process is exiting (its memory is gone, its root not yet).  Name it by its
+    # name, its state and its parent, so that a log says which test left it.
+    state=$(awk '/^State:/ {print $2 " " $3}' "/proc/$pid/status" 2>/dev/null)
+    parent=$(awk '/^PPid:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+    echo "[$(cat "/proc/$pid/comm" 2>/dev/null), no command line, state ${state:-?}; parent ${parent:-?}:" \
+        "$(tr '\0' ' ' < "/proc/${parent:-0}/cmdline" 2>/dev/null | cut -c1-120)]"
+}
+
 end_processes_in() {  # end the processes whose root is DIR, by their ids (TERM, then KILL)
     local dir pid pids sig
     dir=$(readlink -f "$1")
@@ -107,7 +119,7 @@ end_processes_in() {  # end the processes whose root is DIR, by their ids (TERM,
         done
         [ -z "$pids" ] && return 0
         say "ending processes left in $dir ($sig):"
-        for pid in $pids; do say "  $pid $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | cut -c1-150)"; done
+        for pid in $pids; do say "  $pid $(describe "${pid}")"; done
         # shellcheck disable=SC2086
         kill -"$sig" $pids 2>/dev/null || true
         sleep 3

@@ -5,7 +5,7 @@
 #
 # Cancels the jobs still queued or running, ends exactly the daemons recorded
 # in the state file (by PID, after checking each PID is still that daemon),
-# puts back a slurm.conf that slurm-up.sh kept aside, and removes the
+# puts back a slurm.conf (and cgroup.conf) that slurm-up.sh kept aside, and removes the
 # temporary folder.  Running it when nothing is up is harmless.
 set -uo pipefail
 
@@ -58,13 +58,16 @@ stop "$SLURMD_PID" slurmd
 stop "$SLURMCTLD_PID" slurmctld
 stop "$MUNGED_PID" munged
 
-if [ -f "$CONF" ] && grep -qF "$MARK" "$CONF"; then
-    rm -f "$CONF"
-    if [ -f "$CONF.montepi-backup" ]; then
-        mv "$CONF.montepi-backup" "$CONF"
-        say "restored the earlier $CONF"
+# slurm.conf, and the cgroup.conf that slurm-up writes where there is no cgroup filesystem.
+for conf in "$CONF" /etc/slurm/cgroup.conf; do
+    if [ -f "$conf" ] && grep -qF "$MARK" "$conf"; then
+        rm -f "$conf"
+        if [ -f "$conf.montepi-backup" ]; then
+            mv "$conf.montepi-backup" "$conf"
+            say "restored the earlier $conf"
+        fi
     fi
-fi
+done
 case $DIR in
     /tmp/montepi-slurm.*) rm -rf "$DIR" ;;
 esac

@@ -13,10 +13,17 @@
 # This is a teaching cluster: one node, one partition ("debug"), no accounting,
 # no cgroups, everything on 127.0.0.1.  Never use this configuration on a
 # machine that other people share.
+#
+# Where it cannot come up it says the cause first, in one line with the fix, for
+# the causes met so far: a port Slurm needs is taken, munge does not start or
+# answer.  Without a cgroup filesystem (a container, a chroot) it does not fail:
+# slurmd then runs with cgroups switched off as well (cgroup.conf, written and
+# removed like slurm.conf).
 set -euo pipefail
 
 STATE=${MONTEPI_SLURM_STATE:-/run/montepi-slurm.state}
 CONF=/etc/slurm/slurm.conf
+CGROUP_CONF=/etc/slurm/cgroup.conf
 MARK="# montepi: throwaway single-node Slurm"
 WAIT_S=${MONTEPI_SLURM_WAIT:-60}
 here=$(dirname "$(readlink -f "$0")")
@@ -27,6 +34,45 @@ die() { say "$*"; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "must run as root (it starts system daemons); try: sudo ./lesson slurm-up"
 
 alive() { [ -n "${1:-}" ] && [ -d "/proc/$1" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
+
+# The causes that slurm-up recognises, each said as one line with its fix.
+port_user() {  # port_user PORT: "pid PID (NAME)" of what listens on TCP PORT, "another program" if unknown, "" if free
+    local hex inode fd pid
+    hex=$(printf '%04X' "$1")
+    inode=$(awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { print $10; exit }' \
+        /proc/net/tcp /proc/net/tcp6 2>/dev/null || true)
+    [ -n "$inode" ] || return 0
+    for fd in /proc/[0-9]*/fd/*; do
+        if [ "$(readlink "$fd" 2>/dev/null)" = "socket:[$inode]" ]; then
+            pid=${fd#/proc/}
+            pid=${pid%%/*}
+            echo "pid $pid ($(cat "/proc/$pid/comm" 2>/dev/null))"
+            return 0
+        fi
+    done
+    echo "another program"
+}
+has_cgroup_fs() {  # is a cgroup filesystem (v2, or v1 controllers) mounted on /sys/fs/cgroup?
+    awk '$2 == "/sys/fs/cgroup" && $3 == "cgroup2" { found = 1 }
+         index($2, "/sys/fs/cgroup/") == 1 && $3 == "cgroup" { found = 1 }
+         END { exit !found }' /proc/mounts
+}
+first_error() {  # first_error PATTERN FILE...: the first log line matching PATTERN, less its prefix
+    grep -hs -m1 -e "$1" "${@:2}" | head -n1 | sed -E 's/^(\[[^]]*\] )?([a-z]+: )?(error: )?//'
+}
+cause_in_logs() {  # cause_in_logs DIR: the known cause that the daemons' logs show, as one line, or nothing
+    local dir=$1 line
+    if line=$(first_error 'No filesystem mounted on /sys/fs/cgroup' "$dir"/slurmd.out) && [ -n "$line" ]; then
+        echo "slurmd cannot start without cgroups here ($line); slurm-up runs it without cgroups where" \
+            "/sys/fs/cgroup has no cgroup filesystem, so please report this"
+    elif line=$(first_error 'Address already in use' "$dir"/slurmctld.out "$dir"/slurmd.out) && [ -n "$line" ]; then
+        echo "a port Slurm needs is already in use ($line); stop what listens there (ss -ltnp) and run this again"
+    elif line=$(first_error 'Munge .*failed\|munge.socket\|auth/munge' "$dir"/slurmctld.out "$dir"/slurmd.out) \
+            && [ -n "$line" ]; then
+        echo "munge is not answering, so Slurm's daemons cannot trust each other ($line); check that munged" \
+            "runs (munge -n | unmunge) and run this again"
+    fi
+}
 node_state() { timeout 5 sinfo -h -n localhost -o %t 2>/dev/null | head -n1 || true; }
 
 # Already up?  Then there is nothing to do; a half-dead one is cleaned up first.
@@ -67,6 +113,28 @@ for daemon in slurmctld slurmd; do
     fi
 done
 
+# Ports: slurmctld listens on 6817, slurmd on 6818 (Slurm's defaults).
+for pair in 6817:slurmctld 6818:slurmd; do
+    user=$(port_user "${pair%%:*}")
+    [ -z "$user" ] || die "port ${pair%%:*}, which ${pair#*:} needs, is already in use by $user; stop it and run this again"
+done
+
+# Without a cgroup filesystem slurmd refuses to start even with proctrack/linuxproc and task/none
+# ("No filesystem mounted on /sys/fs/cgroup"): then cgroups are switched off in cgroup.conf too.
+# "disabled" exists from Slurm 23.02; before that the cgroup/v1 plugin starts without a mount, and
+# with linuxproc and task/none nothing asks it for anything.
+CGROUP_PLUGIN=
+if ! has_cgroup_fs; then
+    version=$(slurmd -V 2>/dev/null | awk '{print $2}')
+    if [ "$(printf '%s\n' 23.02 "$version" | sort -V | head -n1)" = 23.02 ]; then
+        CGROUP_PLUGIN=disabled
+    else
+        CGROUP_PLUGIN=cgroup/v1
+    fi
+    say "no cgroup filesystem on /sys/fs/cgroup (a container or chroot?): running Slurm without cgroups" \
+        "(proctrack/linuxproc, task/none, CgroupPlugin=$CGROUP_PLUGIN)"
+fi
+
 DIR=$(mktemp -d /tmp/montepi-slurm.XXXXXX)
 chmod 755 "$DIR"
 mkdir -p "$DIR/state" "$DIR/spool"
@@ -76,9 +144,18 @@ def_mem=$(( mem_mb / cpus < 1024 ? mem_mb / cpus : 1024 ))
 
 # Keep a configuration that is not ours.
 mkdir -p /etc/slurm
-if [ -f "$CONF" ] && ! grep -qF "$MARK" "$CONF"; then
-    cp -p "$CONF" "$CONF.montepi-backup"
-    say "kept the existing $CONF as $CONF.montepi-backup (slurm-down puts it back)"
+keep() {  # keep FILE: an existing FILE that is not ours goes aside as FILE.montepi-backup
+    if [ -f "$1" ] && ! grep -qF "$MARK" "$1"; then
+        cp -p "$1" "$1.montepi-backup"
+        say "kept the existing $1 as $1.montepi-backup (slurm-down puts it back)"
+    fi
+}
+keep "$CONF"
+if [ -n "$CGROUP_PLUGIN" ]; then
+    keep "$CGROUP_CONF"
+    printf '%s (scripts/slurm-up.sh): no cgroup filesystem here.\n# slurm-down.sh removes this file again.\nCgroupPlugin=%s\n' \
+        "$MARK" "$CGROUP_PLUGIN" > "$CGROUP_CONF"
+    chmod 644 "$CGROUP_CONF"
 fi
 cat > "$CONF" <<EOF
 $MARK (scripts/slurm-up.sh).
@@ -142,7 +219,18 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
         munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break
         sleep 0.1
     done
-    munge -n 2>/dev/null | unmunge >/dev/null 2>&1 || { cat "$DIR/munged.log" >&2; die "munged did not start"; }
+    if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
+        say "munge, which authenticates every Slurm message, did not start: $(first_error 'Error' "$DIR/munged.log" \
+            || true)"
+        { printf '\n==> %s <==\n' "$DIR/munged.log"; tail -n 20 "$DIR/munged.log"; } >&2
+        # slurm-down ends munged and puts the configuration back.
+        cat > "$STATE" <<EOF
+DIR=$DIR
+MUNGED_PID=$MUNGED_PID
+EOF
+        bash "$here/slurm-down.sh" >/dev/null 2>&1 || true
+        exit 1
+    fi
 fi
 
 write_state() {
@@ -174,6 +262,10 @@ while [ $SECONDS -lt $deadline ]; do
     sleep 0.5
 done
 if ! [[ "$state" =~ ^(idle|mix|alloc) ]]; then
+    # The cause first, in one line; the logs after it (a first start also logs harmless errors:
+    # PMIx not found, no saved state yet).
+    cause=$(cause_in_logs "$DIR")
+    [ -z "$cause" ] || say "$cause"
     say "the node did not become idle within ${WAIT_S} s (state: ${state:-none}); the logs:"
     for log in munged.log slurmctld.out slurmctld.log slurmd.out slurmd.log; do
         [ -s "$DIR/$log" ] && { printf '\n==> %s <==\n' "$DIR/$log" >&2; tail -n 40 "$DIR/$log" >&2; }

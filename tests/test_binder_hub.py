@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from distributed.utils import open_port
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The dask.distributed notebook (whatever its number).
@@ -34,12 +34,6 @@ NOTEBOOK = next((ROOT / "notebooks").glob("[0-9]*-dask-distributed.ipynb"))
 BASE_URL = "/user/learner/"
 
 pytestmark = pytest.mark.timeout(300)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def code_cells() -> list[str]:
@@ -62,7 +56,7 @@ class HubLikeLab:
     """JupyterLab started by binder/start with a hub's base URL and prefix; a temporary home."""
 
     def __init__(self, tmp: Path):
-        self.port, self.token = free_port(), uuid.uuid4().hex
+        self.port, self.token = open_port("127.0.0.1"), uuid.uuid4().hex
         self.url = f"http://127.0.0.1:{self.port}{BASE_URL}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DASK_", "JUPYTER"))}
         env.update(HOME=str(tmp), JUPYTER_CONFIG_DIR=str(tmp / "config"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),

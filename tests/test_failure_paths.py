@@ -31,6 +31,7 @@ import pytest
 
 import montepi
 from montepi import SchedulerUnreachable, connect, count_inside, darts, estimate_pi, plan_blocks
+from support.signals import assert_takes_signals, default_dispositions
 
 CLI = [sys.executable, "-m", "montepi"]
 STOPPED = "montepi: interrupted; stopped all workers"
@@ -50,8 +51,10 @@ class Run:
         self.tmp = Path(tempfile.mkdtemp(prefix="mp-", dir="/tmp"))
         Run.made.append(self.tmp)
         environment = {**os.environ, "TMPDIR": str(self.tmp), **(env or {})}
+        # The default SIGINT and SIGTERM, however the suite was started (a parent that ignores SIGINT passes it on).
         self.proc = subprocess.Popen([*CLI, *args], cwd=tmp, env=environment, start_new_session=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_dispositions)
+        assert_takes_signals(self.proc.pid)
         self.err = bytearray()
         self.seen: set[int] = set()  # every process of the session seen while it ran
         self.semaphores: set[Path] = set()

@@ -16,6 +16,7 @@ import pytest
 
 from montepi import SchedulerUnreachable, connect, count_inside, estimate_pi, local_cluster
 from montepi.backends import WorkerLost
+from support.signals import assert_takes_signals, default_dispositions, pythons_ctrl_c
 
 CLI = [sys.executable, "-m", "montepi"]
 
@@ -50,7 +51,11 @@ def pool_workers(pid: int) -> list[psutil.Process]:
 
 
 def start_cli(*args: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([*CLI, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """The command line with the default SIGINT and SIGTERM, however the suite was started (tests send them)."""
+    proc = subprocess.Popen([*CLI, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_dispositions)
+    assert_takes_signals(proc.pid)
+    return proc
 
 
 # -- a worker dies ---------------------------------------------------------------------------------
@@ -63,14 +68,17 @@ def test_killing_a_distributed_worker_mid_run_changes_nothing():
     cluster = local_cluster(2)  # workers run under nannies, which restart them
     try:
         with Client(cluster) as client:
-            worker_pids = list(client.run(os.getpid).values())
+            pids = client.run(os.getpid)  # worker address → its pid
             outcome = {}
             run = threading.Thread(target=lambda: outcome.update(
                 result=estimate_pi(samples, backend="distributed", client=client, chunk=2 * 10**6)))
             run.start()
-            wait_for(lambda: client.processing() and any(client.processing().values()), 30, "tasks to run")
-            time.sleep(0.5)
-            os.kill(worker_pids[0], signal.SIGKILL)
+            wait_for(lambda: client.processing().get(next(iter(pids))), 30, "the first worker to hold tasks")
+            victim = next(iter(pids))
+            # The guard: the run is still going and the worker still holds tasks, or this test proves nothing.
+            assert run.is_alive() and client.processing()[victim], "the run ended before the worker was killed"
+            os.kill(pids[victim], signal.SIGKILL)
+            worker_pids = list(pids.values())
             run.join(120)
             assert not run.is_alive()
             assert outcome["result"].inside == expected
@@ -116,9 +124,10 @@ def test_the_pool_backend_raises_worker_lost_in_python():
 
 def test_ctrl_c_in_python_terminates_the_pool():
     timer = threading.Timer(2.0, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    began = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
+    # Python's own Ctrl-C, even when the suite was started with SIGINT ignored (nohup, CI runners).
+    with pythons_ctrl_c(), pytest.raises(KeyboardInterrupt):
+        timer.start()
+        began = time.monotonic()
         estimate_pi(10**12, backend="pool", workers=2)
     assert time.monotonic() - began < 6
     # no_leftovers (conftest) then checks that the pool's processes are gone
@@ -132,22 +141,28 @@ def free_port() -> int:
     return open_port("127.0.0.1")
 
 
-def test_refused_port_fails_within_the_timeout():
-    began = time.monotonic()
+def test_refused_port_fails_at_once():
+    """Nothing listens: the refusal is immediate (a hang would be stopped by the suite's per-test time limit)."""
     with pytest.raises(SchedulerUnreachable, match="could not reach the scheduler at"):
-        connect(f"tcp://127.0.0.1:{free_port()}", timeout=2)
-    assert time.monotonic() - began < 6
+        connect(f"tcp://127.0.0.1:{free_port()}", timeout=30)
 
 
-def test_a_silent_listener_fails_within_the_timeout():
-    """Something listens on the port but never speaks dask's protocol."""
+def test_a_silent_listener_fails_after_the_timeout_it_was_given():
+    """Something listens on the port but never speaks dask's protocol: the wait is the one asked for.
+
+    Timed against itself, not against a clock bound: a longer timeout waits longer, by about the difference
+    (a busy machine adds the same overhead to both).
+    """
+    waited = {}
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
-        began = time.monotonic()
-        with pytest.raises(SchedulerUnreachable):
-            connect(f"tcp://127.0.0.1:{silent.getsockname()[1]}", timeout=2)
-        assert time.monotonic() - began < 10
+        for timeout in (1, 4):
+            began = time.monotonic()
+            with pytest.raises(SchedulerUnreachable):
+                connect(f"tcp://127.0.0.1:{silent.getsockname()[1]}", timeout=timeout)
+            waited[timeout] = time.monotonic() - began
+    assert waited[4] >= 4 and waited[4] - waited[1] >= 2, waited
 
 
 def test_wrong_scheduler_file(tmp_path):
@@ -155,10 +170,8 @@ def test_wrong_scheduler_file(tmp_path):
         connect(scheduler_file=tmp_path / "nope.json")
     stale = tmp_path / "scheduler.json"
     stale.write_text(f'{{"address": "tcp://127.0.0.1:{free_port()}", "type": "Scheduler"}}')
-    began = time.monotonic()
     with pytest.raises(SchedulerUnreachable, match="scheduler file"):
-        connect(scheduler_file=stale, timeout=2)
-    assert time.monotonic() - began < 6
+        connect(scheduler_file=stale, timeout=30)  # refused at once: nothing listens at its address
     garbage = tmp_path / "garbage.json"
     garbage.write_text("this is not json")
     with pytest.raises(SchedulerUnreachable):

@@ -46,8 +46,10 @@ NVRTC_OPTIONS = ("--fmad=false",)
 THREADS_PER_BLOCK = 256
 BLOCKS_PER_SM = 8
 #: Darts per kernel launch (the gpu backend's default ``chunk``): about 0.1 s at
-#: 10**11 darts/s, so progress moves and Ctrl-C waits little; each thread's
-#: jump (~100 multiply-adds) is then small beside its ~4000+ darts.
+#: 10**11 darts/s, so progress moves and Ctrl-C waits little.  Spread over an
+#: H100's 132 SMs × 2048 threads that is about 32,000 darts per thread, beside
+#: which each thread's jump (one step per bit of its distance, each at most
+#: four 128-bit products) is small.
 LAUNCH_DARTS = 2**33
 
 INSTALL_HINT = ('backend="gpu" needs CuPy and an NVIDIA GPU: pip install cupy-cuda13x '

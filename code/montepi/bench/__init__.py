@@ -22,8 +22,8 @@ the current directory; ``./lesson bench`` writes to the checkout's
 It exits 0 either way: targets are reported, not asserted, because timings on
 a shared machine are noise-prone.
 
-measure   what is measured (it times with :func:`montepi.timing.best_of` and
-          :mod:`montepi.lesson.overheads`, as notebook 07 does)
+measure   what is measured (timed with :func:`montepi.timing.best_of`; pool and
+          cluster start-up from :mod:`montepi.lesson.overheads`)
 report    targets, PASS/FAIL verdicts and the Markdown table
 cli       the command line
 """

@@ -1,8 +1,8 @@
-"""What a parallel run pays besides throwing darts: start-up, each task, the final sum (notebook 07).
+"""What a parallel run pays besides throwing darts: start-up, each task, the final sum (the benchmark).
 
-Notebook 07 adds these up and compares them with the serial seconds its
-Amdahl fit finds; the benchmark reports pool and cluster start-up with them.
-Each figure is a best-of time (:func:`montepi.timing.best_of`).
+``montepi.bench`` reports pool and cluster start-up with these, and runs a
+pool or cluster that is already started.  Each figure is a best-of time
+(:func:`montepi.timing.best_of`).
 """
 
 from __future__ import annotations

@@ -12,8 +12,12 @@ Why this matters for parallel work:
   ``(samples, seed)`` is the same integer however the darts are split among
   blocks, processes, threads or machines, and no two workers can ever draw the
   same random numbers, because they read disjoint stretches of one stream.
-* This is the "jumping" approach described in NumPy's *Parallel random number
-  generation* guide (``BitGenerator.advance`` / ``jumped``).  The other
+* This is the "jumping" approach of NumPy's *Parallel random number
+  generation* guide, with ``advance(n)``, which moves the stream exactly n
+  outputs on.  (``PCG64.jumped()`` is another operation: a new generator a
+  fixed (φ−1)·2¹²⁸ outputs further on, which cannot land on a given dart.)
+  NumPy promises the same stream only with the same NumPy, hence one locked
+  environment on every machine of a cluster.  The other
   approach there, ``SeedSequence(seed).spawn(n)``, gives each of ``n`` workers
   an independent stream.  That is also safe, but the result then depends on
   ``n``: one worker's darts are not another's, so serial and parallel runs
@@ -24,18 +28,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from .plan import whole
+from .checks import check_seed, whole_number
 
-#: Darts per buffer: 2**16 darts are 1 MiB of float64, small enough to stay in
-#: L2/L3 cache, large enough that NumPy's per-call overhead (microseconds) is
-#: small beside each buffer's work.  ``montepi.bench`` times 2**12 … 2**20
+#: Darts per buffer: 2**16 darts are 1 MiB of float64 (1.6 MiB with the radii and
+#: flags), large enough that NumPy's per-call overhead (microseconds) is small
+#: beside each buffer's work; in every interleaved sweep it was at least as fast
+#: as any other size (BENCHMARKS.md, "Kernel buffer").  ``montepi.bench`` times 2**12 … 2**20
 #: ("Kernel buffer" in its report); the count is the same at any size.
 BLOCK_DARTS = 2**16
 
 
 def generator_at(start: int, seed: int) -> np.random.Generator:
-    """A generator whose next two numbers are dart ``start``'s coordinates."""
-    bit_generator = np.random.PCG64(seed)
+    """A generator whose next two numbers are dart ``start``'s coordinates.
+
+    Every kernel and ``darts`` start here, so the seed rule of :func:`montepi.checks.check_seed`
+    (0 to 2**128 - 1) holds for all of them, as it does for ``estimate_pi``.
+    """
+    bit_generator = np.random.PCG64(check_seed(seed))
     bit_generator.advance(2 * start)
     return np.random.Generator(bit_generator)
 
@@ -48,7 +57,8 @@ def count_inside(start: int, count: int, seed: int) -> int:
     place and counted, so a block of 10**10 darts needs the same ~2 MiB as a
     block of 10**5.
     """
-    start, count, seed = whole(start, "start", 0), whole(count, "count", 0), whole(seed, "seed", 0)
+    start = whole_number(start, "start", minimum=0, text=False)
+    count = whole_number(count, "count", minimum=0, text=False)
     rng = generator_at(start, seed)
     size = min(count, BLOCK_DARTS)
     xy = np.empty((size, 2))

@@ -369,7 +369,48 @@ def tasks_of_a_hundred_darts_take_many_times_longer_on_the_cluster(printed):
 
 
 # --- 06 · Scaling out ---------------------------------------------------------------------------------------------
-# (claims about notebook 06 go here)
+NO_SLURM_06 = "No Slurm here ("
+
+
+@claim("06")
+def tls_scheduler_itself_refuses_both_strangers(printed: Printed) -> None:
+    """"Refused" means the scheduler refused: both clients fail, and its log names both handshakes it turned away.
+
+    (The page used to print a TypeError raised by the client library before any connection was made.)
+    """
+    text = printed.of('kept_log("distributed.comm") as scheduler_log')
+    assert "TypeError" not in text and "should not happen" not in text, text
+    assert re.findall(r"^(plain TCP|another authority's certificate): no client; it raised \w+Error$", text,
+                      re.M) == ["plain TCP", "another authority's certificate"], text
+    log = text.split("the scheduler's log:", 1)[1]
+    refusals = re.findall(r"TLS handshake failed with remote .*?\[SSL: (\w+)\]", log)
+    assert refusals == ["WRONG_VERSION_NUMBER", "CERTIFICATE_VERIFY_FAILED"], log
+
+
+@claim("06")
+def both_jobs_run_where_slurm_ran_the_cell(printed: Printed) -> None:
+    """The prose after the sbatch cell says our two jobs are listed as running *where Slurm ran the cell*."""
+    text = printed.of('workers = [slurm.sbatch("slurm/worker.sh"')
+    if text.startswith(NO_SLURM_06):
+        assert text.count("\n") == 1, text
+        return
+    rows = [line.split() for line in text.splitlines()[1:] if line.strip()]
+    assert len(rows) == 2 and all(row[4] == "R" for row in rows), text
+
+
+@claim("06")
+def none_of_our_jobs_left_where_the_queue_is_read(printed: Printed) -> None:
+    """Each "our jobs in the queue" after scancel/close/clean-up prints 0 (or the one no-Slurm line)."""
+    for marker in ("slurm.scancel(workers)", "# the jobs adapt submitted", "shutil.rmtree(jobs)"):
+        text = printed.of(marker)
+        assert text.startswith(NO_SLURM_06) or text.strip().endswith("our jobs in the queue: 0"), (marker, text)
+
+
+@claim("06")
+def the_sbatch_exercise_runs_without_slurm(printed: Printed) -> None:
+    """The exercise's skeleton runs everywhere as shipped: the check says "not yet", never NameError or No Slurm."""
+    text = printed.of("# Your turn: one sbatch line")
+    assert text.startswith("… not yet"), text
 
 
 # --- 07 · Amdahl's law --------------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ def test_needs_slurm_runs_the_cell_where_slurm_answers(capsys):
     assert capsys.readouterr().out.strip() == "ran 42"
 
 
-def test_notebook_05_slurm_cells_without_slurm(no_slurm_on_path):
+def test_notebook_06_slurm_cells_without_slurm(no_slurm_on_path):
     """The set-up cell, then every Slurm cell: each prints exactly its one line, nothing raises.
 
     (The cells that need no Slurm run everywhere; nbval runs them.)
@@ -83,3 +83,28 @@ def test_notebook_05_slurm_cells_without_slurm(no_slurm_on_path):
         texts = [o.get("text", "") for o in cell.outputs]
         assert len(cell.outputs) == 1 and texts[0].count("\n") == 1 and texts[0].startswith("No Slurm here ("), \
             (cell.source[:60], cell.outputs)
+
+
+def test_every_exercise_runs_without_slurm(no_slurm_on_path):
+    """Run All without Slurm, each folded solution run at its place: nothing raises, no exercise needs names
+    that only Slurm cells define, and each solution prints what it states or the one "No Slurm here" line."""
+    from folded import TAG, folded_solutions, lines, printed
+
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    solutions = {s.cell: s for s in folded_solutions(notebook)}
+    assert len(solutions) >= 2
+    cells = []
+    for index, cell in enumerate(notebook.cells):
+        cells.append(cell)
+        if index in solutions:
+            cells.append(nbformat.v4.new_code_cell(solutions[index].code, metadata={"tags": [TAG], "fold": index}))
+    notebook.cells = cells
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    for cell in notebook.cells:
+        if TAG in cell.metadata.get("tags", []):
+            said, expected = printed(cell), solutions[cell.metadata["fold"]].expected
+            if cell.source.startswith("%%needs_slurm"):
+                assert lines(said) and len(lines(said)) == 1 and said.startswith("No Slurm here ("), said
+            else:
+                assert lines(said) == lines(expected), (said, expected)

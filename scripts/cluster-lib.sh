@@ -41,10 +41,17 @@ cluster_holder() {  # cluster_holder HOST: the pid of the process that holds HOS
     echo "${!var:-}"
 }
 
+cluster_nsenter() {  # cluster_nsenter HOST: the nsenter command line that runs a command on HOST
+    local holder
+    holder=$(cluster_holder "$1")
+    alive "$holder" sleep || { printf 'cluster: host %s is not up (no holder process)\n' "$1" >&2; return 1; }
+    echo "nsenter --target $holder --net --uts --mount --"
+}
+
 cluster_on() {  # cluster_on HOST COMMAND...: run COMMAND on HOST (its network, hostname and /etc/hosts)
-    local host=$1 holder
+    local enter
+    enter=$(cluster_nsenter "$1") || return 1
     shift
-    holder=$(cluster_holder "$host")
-    alive "$holder" sleep || { printf 'cluster: host %s is not up (no holder process)\n' "$host" >&2; return 1; }
-    SLURM_CONF=$DIR/etc/slurm.conf nsenter --target "$holder" --net --uts --mount -- "$@"
+    # shellcheck disable=SC2086  # a fixed command line without spaces in its words
+    SLURM_CONF=$DIR/etc/slurm.conf $enter "$@"
 }

@@ -18,4 +18,8 @@ shift
 [ "$(id -u)" -eq 0 ] || { say "must run as root (it enters namespaces)"; exit 1; }
 cluster_load_state || { say "the cluster is not up (no $CLUSTER_STATE); start it with ./lesson cluster-up"; exit 1; }
 [ $# -gt 0 ] || set -- "${SHELL:-/bin/bash}"
-cluster_on "$host" "$@"
+enter=$(cluster_nsenter "$host")
+export SLURM_CONF=$DIR/etc/slurm.conf
+# exec: the command is this process, so a caller's signals reach it.
+# shellcheck disable=SC2086
+exec $enter "$@"

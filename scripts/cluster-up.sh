@@ -93,6 +93,9 @@ failed() {
     exit "$status"
 }
 trap failed EXIT
+trap 'exit 130' INT   # Ctrl-C or a kill also removes what was made (through the EXIT trap)
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 mkdir -p "$DIR/etc" "$DIR/log" "$DIR/state" "$DIR/spool" "$DIR/munge"
 
@@ -147,7 +150,7 @@ MUNGED_PID=$!
 write_state
 for _ in $(seq 100); do
     munge --socket="$SOCKET" -n 2>/dev/null | unmunge --socket="$SOCKET" >/dev/null 2>&1 && break
-    alive "$MUNGED_PID" munged || break
+    [ -d "/proc/$MUNGED_PID" ] || break  # (alive would be wrong while setsid, nsenter, setpriv exec it)
     sleep 0.1
 done
 munge --socket="$SOCKET" -n 2>/dev/null | unmunge --socket="$SOCKET" >/dev/null 2>&1 \
@@ -239,11 +242,11 @@ state=
 while [ $SECONDS -lt $deadline ]; do
     state=$(nodes_state)
     all_idle "$state" && break
-    alive "$SLURMCTLD_PID" slurmctld && alive "$SLURMD_compute1" slurmd && alive "$SLURMD_compute2" slurmd || break
+    [ -d "/proc/$SLURMCTLD_PID" ] && [ -d "/proc/$SLURMD_compute1" ] && [ -d "/proc/$SLURMD_compute2" ] || break
     sleep 0.5
 done
 all_idle "$state" || die "the compute nodes did not become idle within ${WAIT_S} s (sinfo: ${state:-no answer}); the logs follow"
-trap - EXIT
+trap - EXIT INT TERM HUP
 say "up in ${SECONDS} s: login $(cluster_address login) (slurmctld :$CLUSTER_CTLD_PORT), compute1 $(cluster_address compute1)" \
     "and compute2 $(cluster_address compute2) (slurmd :$CLUSTER_SLURMD_PORT, $cpus CPUs, $mem_mb MB each); files in $DIR"
 say "try: ./lesson cluster-on login sinfo"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -68,11 +69,31 @@ def leftovers(state: dict[str, str], links_before: set[str]) -> list[str]:
         if key != "DIR" and value and psutil.pid_exists(int(value)) \
                 and psutil.Process(int(value)).status() != psutil.STATUS_ZOMBIE:
             left.append(f"process {value} ({key})")
-    if state.get("DIR") and Path(state["DIR"]).exists():
-        left.append(f"folder {state['DIR']}")
+    if state.get("DIR"):
+        if Path(state["DIR"]).exists():
+            left.append(f"folder {state['DIR']}")
+        for process in psutil.process_iter(["cmdline"]):  # the daemons name their files in DIR
+            if state["DIR"] in " ".join(process.info["cmdline"] or ()):
+                left.append(f"process {process.pid}: {' '.join(process.info['cmdline'])[:100]}")
     if STATE.exists():
         left.append(f"state file {STATE}")
     return left
+
+
+def test_a_cluster_up_that_fails_says_why_first_and_leaves_nothing():
+    if STATE.exists():
+        pytest.skip(f"a cluster is up already ({STATE}); this test makes and breaks its own")
+    links_before = root_links()
+    # No time to wait for the compute nodes: cluster-up fails after everything has been made.
+    failed = subprocess.run(["bash", str(SCRIPTS / "cluster-up.sh")], capture_output=True, text=True, timeout=300,
+                            stdin=subprocess.DEVNULL, env={**os.environ, "MONTEPI_CLUSTER_WAIT": "0"})
+    assert failed.returncode == 1, failed.stderr
+    first = failed.stderr.splitlines()[0]
+    assert first.startswith("cluster-up: the compute nodes did not become idle within 0 s"), failed.stderr
+    assert failed.stderr.splitlines()[-1] == "cluster-up: removing what was made (cluster-down)"
+    made = re.search(r"==> (/tmp/montepi-cluster\.\w+)/log/", failed.stderr)
+    assert made, failed.stderr  # the logs were shown, from the cluster's own folder
+    assert leftovers({"DIR": made.group(1)}, links_before) == []
 
 
 @pytest.fixture(scope="module")

@@ -161,16 +161,10 @@ munge --socket="$SOCKET" -n 2>/dev/null | unmunge --socket="$SOCKET" >/dev/null 
 # The hosts see the /sys that ip netns mounts for them, without cgroups: as scripts/slurm-up.sh does
 # where there is no cgroup filesystem, cgroups are switched off ("disabled" from Slurm 23.02; before
 # that cgroup/v1 starts without a mount, and linuxproc and task/none ask it for nothing).
-if cluster_on compute1 awk '$2 == "/sys/fs/cgroup" && $3 == "cgroup2" { f = 1 }
-        index($2, "/sys/fs/cgroup/") == 1 && $3 == "cgroup" { f = 1 } END { exit !f }' /proc/mounts; then
-    CGROUP_PLUGIN=
-else
-    version=$(slurmd -V 2>/dev/null | awk '{print $2}')
-    if [ "$(printf '%s\n' 23.02 "$version" | sort -V | head -n1)" = 23.02 ]; then
-        CGROUP_PLUGIN=disabled
-    else
-        CGROUP_PLUGIN=cgroup/v1
-    fi
+# shellcheck source=scripts/slurm-cgroups.sh
+. "$here/slurm-cgroups.sh"
+CGROUP_PLUGIN=$(slurm_cgroup_plugin "/proc/$HOLDER_compute1/mounts")  # what a compute host sees
+if [ -n "$CGROUP_PLUGIN" ]; then
     printf '%s\nCgroupPlugin=%s\n' "$MARK" "$CGROUP_PLUGIN" > "$DIR/etc/cgroup.conf"
 fi
 cpus=$(nproc)

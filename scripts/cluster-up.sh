@@ -123,6 +123,7 @@ for host in $CLUSTER_HOSTS; do
         sh -c 'hostname "$1" && mount --bind "$2" /etc/hosts && exec sleep infinity' sh "$host" "$DIR/etc/hosts" \
         </dev/null >"$DIR/log/holder-$host.log" 2>&1 &
     printf -v "HOLDER_$host" %s "$!"
+    disown  # cluster-down ends it; this shell need not report how
     write_state
 done
 for host in $CLUSTER_HOSTS; do
@@ -147,6 +148,7 @@ setsid nsenter --target "$HOLDER_login" --net --uts --mount -- \
     --key-file="$DIR/munge/munge.key" --pid-file="$DIR/munge/munged.pid" --log-file="$DIR/munge/munged.log" \
     --seed-file="$DIR/munge/munged.seed" </dev/null >"$DIR/log/munged.out" 2>&1 &
 MUNGED_PID=$!
+disown
 write_state
 for _ in $(seq 100); do
     munge --socket="$SOCKET" -n 2>/dev/null | unmunge --socket="$SOCKET" >/dev/null 2>&1 && break
@@ -222,12 +224,14 @@ export SLURM_CONF
 setsid nsenter --target "$HOLDER_login" --net --uts --mount -- slurmctld -D -i -f "$SLURM_CONF" \
     </dev/null >"$DIR/log/slurmctld.out" 2>&1 &
 SLURMCTLD_PID=$!
+disown
 write_state
 for node in compute1 compute2; do
     holder=$(cluster_holder "$node")
     setsid nsenter --target "$holder" --net --uts --mount -- slurmd -D -N "$node" -f "$SLURM_CONF" \
         </dev/null >"$DIR/log/slurmd-$node.out" 2>&1 &
     printf -v "SLURMD_$node" %s "$!"
+    disown
     write_state
 done
 

@@ -135,8 +135,8 @@ def test_hosts_have_their_own_names_and_addresses_and_no_way_out(cluster):
         ["compute1", "idle", "compute2", "idle"]
 
 
-CLIENT = """
-import json, socket, sys
+REPORT = """
+import json, socket, subprocess
 from distributed import Client, get_task_stream
 import montepi
 
@@ -148,25 +148,85 @@ def progress(darts):
     if before < quarter <= done:
         print("QUARTER", flush=True)  # the test may now take a compute host's link down
 
-with Client(scheduler_file={scheduler_file!r}, timeout=30) as client:
+def report(client, scheduler_pid):
     client.wait_for_workers(2, timeout=120)
     names = client.run(socket.gethostname)
     with get_task_stream(client) as stream:
         estimate = montepi.estimate_pi({n}, seed={seed}, chunk={chunk}, backend="distributed", client=client,
                                        progress=progress)
+    sockets = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, check=True).stdout.splitlines()
     print(json.dumps({{
         "inside": estimate.inside,
         "scheduler": client.scheduler.address,
+        "listening": sorted(line.split()[3] for line in sockets if f"pid={{scheduler_pid}}," in line),
         "names": names,
         "worked": sorted({{task["worker"] for task in stream.data}}),
         "workers_after": sorted(client.scheduler_info()["workers"]),
     }}), flush=True)
 """
 
+BY_FILE = REPORT + """
+with Client(scheduler_file={scheduler_file!r}, timeout=30) as client:
+    report(client, {scheduler_pid})
+"""
+
+JOBQUEUE = REPORT + """
+import os, signal
+from dask_jobqueue import SLURMCluster
+signal.signal(signal.SIGINT, signal.default_int_handler)  # importing dask_jobqueue changed it
+
+# --exclusive: one job per node, so the two land on different hosts.  --host: the address of the
+# node's own name, as on a real cluster, where the compute nodes' network may not be the default one.
+with SLURMCluster(queue="debug", cores=1, processes=1, memory="1GB", walltime="00:10:00", python={python!r},
+                  job_extra_directives=["--exclusive"], worker_extra_args=["--host", "$(hostname -i)"],
+                  scheduler_options={{"host": {login!r}, "dashboard_address": {login!r} + ":0"}},
+                  local_directory={folder!r}, log_directory={folder!r}) as cluster:
+    assert "--host $(hostname -i)" in cluster.job_script(), cluster.job_script()
+    with Client(cluster) as client:
+        cluster.scale(2)
+        report(client, os.getpid())
+"""
+
+
+def run_client(folder: Path, text: str, on_quarter=None) -> dict:
+    """Run a client script on the login host; its last line (JSON) is the answer."""
+    script = folder / "client.py"
+    script.write_text(text)
+    process = subprocess.Popen(["bash", str(SCRIPTS / "cluster-on.sh"), "login", sys.executable, str(script)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.strip() == "QUARTER" and on_quarter:
+            on_quarter()
+    err = process.stderr.read()
+    assert process.wait(timeout=300) == 0, err[-3000:]
+    return json.loads(lines[-1])
+
+
+def leave_hosts_clean() -> None:
+    """Cancel every job and check that only the cluster's own daemons and holders run on its hosts."""
+    jobs = on("login", "squeue", "-h", "-o", "%i").stdout.split()
+    if jobs:
+        on("login", "scancel", *jobs)
+    deadline = time.monotonic() + 60
+    while on("login", "squeue", "-h", "-o", "%i").stdout.strip() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert on("login", "squeue", "-h", "-o", "%i").stdout.strip() == "", "worker jobs left in the queue"
+    state = read_state()
+    ours = {int(v) for k, v in state.items() if v and k != "DIR"}
+    ours |= {p.pid for p in psutil.Process(int(state["SLURMCTLD_PID"])).children()}  # its slurmscriptd
+    for ns in NAMESPACES[1:]:
+        deadline = time.monotonic() + 30
+        while (extra := set(map(int, run("ip", "netns", "pids", ns).stdout.split())) - ours) and \
+                time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not extra, f"processes left in {ns}: {[psutil.Process(p).cmdline() for p in extra]}"
+
 
 @pytest.fixture
 def dask_on_cluster(cluster, tmp_path):
-    """A TLS-less dask scheduler on login (bound to its bridge address) and one sbatch'd worker per compute host."""
+    """A dask scheduler on login (bound to its bridge address), one sbatch'd worker per compute host: a client."""
     scheduler_file = tmp_path / "scheduler.json"
     log = open(tmp_path / "scheduler.log", "w")  # noqa: SIM115 (closed in the finally below)
     # worker-ttl: a worker that stops answering (its link down) is removed after 10 s, not 5 minutes.
@@ -175,7 +235,6 @@ def dask_on_cluster(cluster, tmp_path):
         ["bash", str(SCRIPTS / "cluster-on.sh"), "login", DASK, "scheduler", "--host", ADDRESS["login"], "--port", "0",
          "--dashboard-address", f"{ADDRESS['login']}:0", "--scheduler-file", str(scheduler_file)],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
-    jobs: list[str] = []
     try:
         deadline = time.monotonic() + 120
         while not scheduler_file.exists():
@@ -183,71 +242,35 @@ def dask_on_cluster(cluster, tmp_path):
             assert time.monotonic() < deadline, "the scheduler wrote no scheduler file within 120 s"
             time.sleep(0.2)
         for _ in range(2):
-            # --exclusive: one job per node, so the two land on different hosts.  --host: the address that
-            # the node's own name has, which is how a worker finds its interface on a real cluster too.
-            jobs.append(on("login", "sbatch", "--parsable", "--exclusive", f"--chdir={tmp_path}",
-                           "--output=worker-%j.out", "--wrap",
-                           f"exec {DASK} worker --scheduler-file {scheduler_file} --nthreads 1 --memory-limit 1GB"
-                           f" --host $(hostname -i) --local-directory {tmp_path}/scratch-$SLURM_JOB_ID",
-                           check=True).stdout.strip().split(";")[0])
-
-        def client(on_quarter=None) -> dict:
-            script = tmp_path / "client.py"
-            script.write_text(CLIENT.format(n=N, seed=SEED, chunk=CHUNK, scheduler_file=str(scheduler_file)))
-            process = subprocess.Popen(["bash", str(SCRIPTS / "cluster-on.sh"), "login", sys.executable, str(script)],
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                       stdin=subprocess.DEVNULL)
-            lines = []
-            for line in process.stdout:
-                lines.append(line)
-                if line.strip() == "QUARTER" and on_quarter:
-                    on_quarter()
-            err = process.stderr.read()
-            assert process.wait(timeout=300) == 0, err[-3000:]
-            return json.loads(lines[-1])
-
-        yield scheduler, client
+            # --exclusive: one job per node, so the two land on different hosts.  --host: the address of the
+            # node's own name, as on a real cluster, where the compute nodes' network may not be the default one.
+            on("login", "sbatch", "--parsable", "--exclusive", f"--chdir={tmp_path}", "--output=worker-%j.out",
+               "--wrap", f"exec {DASK} worker --scheduler-file {scheduler_file} --nthreads 1 --memory-limit 1GB"
+                         f" --host $(hostname -i) --local-directory {tmp_path}/scratch-$SLURM_JOB_ID", check=True)
+        text = BY_FILE.format(n=N, seed=SEED, chunk=CHUNK, scheduler_file=str(scheduler_file),
+                              scheduler_pid=scheduler.pid)
+        yield lambda on_quarter=None: run_client(tmp_path, text, on_quarter)
     finally:
         run("ip", "-n", "montepi-switch", "link", "set", "compute1", "up")  # after the fault test
-        if jobs:
-            on("login", "scancel", *jobs)
-            deadline = time.monotonic() + 60
-            while on("login", "squeue", "-h", "-o", "%i").stdout.strip() and time.monotonic() < deadline:
-                time.sleep(0.5)
-            assert on("login", "squeue", "-h", "-o", "%i").stdout.strip() == "", "worker jobs left in the queue"
-        if scheduler.poll() is None:
-            os.killpg(scheduler.pid, signal.SIGTERM)
-            try:
-                scheduler.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(scheduler.pid, signal.SIGKILL)
-                scheduler.wait(timeout=10)
-        log.close()
-        # Nothing of the run is left on the hosts: only the cluster's own daemons and holders.
-        state = read_state()
-        ours = {int(v) for k, v in state.items() if v and k != "DIR"}
-        ours |= {p.pid for p in psutil.Process(int(state["SLURMCTLD_PID"])).children()}  # its slurmscriptd
-        for ns in NAMESPACES[1:]:
-            deadline = time.monotonic() + 30
-            while (extra := set(map(int, run("ip", "netns", "pids", ns).stdout.split())) - ours) and \
-                    time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert not extra, f"processes left in {ns}: {[psutil.Process(p).cmdline() for p in extra]}"
+        try:
+            if scheduler.poll() is None:
+                os.killpg(scheduler.pid, signal.SIGTERM)
+                try:
+                    scheduler.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(scheduler.pid, signal.SIGKILL)
+                    scheduler.wait(timeout=10)
+            log.close()
+        finally:
+            leave_hosts_clean()
 
 
-def listening(host: str, pid: int) -> list[str]:
-    """The addresses on which process ``pid`` listens on ``host``."""
-    lines = on(host, "ss", "-Hltnp", check=True).stdout.splitlines()
-    return sorted(line.split()[3] for line in lines if f"pid={pid}," in line)
-
-
-def test_workers_on_both_compute_hosts_give_the_serial_count(dask_on_cluster):
-    scheduler, client = dask_on_cluster
-    answer = client()
+def check_two_hosts_worked(answer: dict) -> None:
+    """The serial count; the scheduler on the login address only; work done on both compute hosts."""
     assert answer["inside"] == montepi.estimate_pi(N, seed=SEED).inside
     assert answer["scheduler"].startswith(f"tcp://{ADDRESS['login']}:")
     # The scheduler (and its dashboard) listen on the login host's bridge address, nowhere else.
-    where = listening("login", scheduler.pid)
+    where = answer["listening"]
     assert len(where) >= 2 and all(w.startswith(f"{ADDRESS['login']}:") for w in where), where
     # Both compute hosts did work in this one run, each under its own name and address.
     worked = {answer["names"][worker] for worker in answer["worked"]}
@@ -256,15 +279,27 @@ def test_workers_on_both_compute_hosts_give_the_serial_count(dask_on_cluster):
         assert worker.startswith(f"tcp://{ADDRESS[name]}:"), answer["names"]
 
 
+def test_workers_sbatched_on_both_compute_hosts_give_the_serial_count(dask_on_cluster):
+    check_two_hosts_worked(dask_on_cluster())
+
+
+def test_slurmcluster_workers_on_both_compute_hosts_give_the_serial_count(cluster, tmp_path):
+    text = JOBQUEUE.format(n=N, seed=SEED, chunk=CHUNK, python=sys.executable, login=ADDRESS["login"],
+                           folder=str(tmp_path))
+    try:
+        check_two_hosts_worked(run_client(tmp_path, text))
+    finally:
+        leave_hosts_clean()
+
+
 def test_a_compute_host_that_drops_off_mid_run_leaves_the_count_unchanged(dask_on_cluster):
-    scheduler, client = dask_on_cluster
     dropped = []
 
     def link_down():
         run("ip", "-n", "montepi-switch", "link", "set", "compute1", "down", check=True)
         dropped.append(time.monotonic())
 
-    answer = client(on_quarter=link_down)
+    answer = dask_on_cluster(on_quarter=link_down)
     assert dropped, "the run never reached a quarter"
     assert answer["inside"] == montepi.estimate_pi(N, seed=SEED).inside
     # The scheduler noticed before the run ended: only compute2's worker was left to finish it.

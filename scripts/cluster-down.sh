@@ -49,6 +49,11 @@ pids_in() {  # the pids of every process in the cluster's network namespaces
     for ns in ${namespaces[@]+"${namespaces[@]}"}; do ip netns pids "$ns" 2>/dev/null; done
 }
 left=$(pids_in)
+if [ -z "$DIR" ] && [ -n "$left" ]; then
+    # Without a state file, the folder is the one that the daemons' command lines name.
+    DIR=$(for pid in $left; do tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null; echo; done \
+        | grep -o '/tmp/montepi-cluster\.[A-Za-z0-9]*' | sort -u | head -n1)
+fi
 if [ -n "$left" ]; then
     # shellcheck disable=SC2086
     kill -TERM $left 2>/dev/null

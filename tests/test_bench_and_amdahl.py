@@ -17,6 +17,7 @@ from montepi.lesson.amdahl import (
     darts_for_digits,
     digits,
     fit_serial_fraction,
+    fit_verdict,
     gustafson_speedup,
     stderr_for,
 )
@@ -83,10 +84,47 @@ def test_fit_serial_fraction_needs_more_than_one_worker():
 def test_precision_helpers_agree():
     q = math.pi / 4
     assert stderr_for(10**8) == pytest.approx(4 * math.sqrt(q * (1 - q) / 10**8))
-    assert digits(1e-6) == pytest.approx(6)
-    assert stderr_for(darts_for_digits(6)) == pytest.approx(1e-6)
+    for d in range(1, 9):  # the one definition: "π to d decimals" ⇔ 1.96·σ < 0.5·10⁻ᵈ
+        assert 1.96 * stderr_for(darts_for_digits(d)) == pytest.approx(0.5 * 10.0**-d, rel=1e-3)
+        assert digits(stderr_for(darts_for_digits(d))) == pytest.approx(d)
     assert darts_for_digits(6) / darts_for_digits(5) == pytest.approx(100)  # a digit costs 100× the darts
-    assert darts_for_digits(6) == pytest.approx(2.70e12, rel=0.01)
+    # notebook 01's Exercise 1 (four decimals): N > (1.96 · 4 · √(q(1−q)) / 5e-5)² ≈ 4.1e9
+    assert darts_for_digits(4) == pytest.approx((1.96 * 4 * math.sqrt(q * (1 - q)) / 5e-5) ** 2, rel=1e-3)
+
+
+def test_darts_for_digits_means_a_95_percent_interval():
+    """With darts_for_digits(2) darts, about 95 % of estimates (fixed seeds) lie within 0.005 of π."""
+    n = math.ceil(darts_for_digits(2))
+    within = sum(abs(4 * count_inside(0, n, seed) / n - math.pi) < 0.005 for seed in range(200))
+    assert 0.90 <= within / 200 <= 0.99, within
+
+
+def test_the_fit_check_says_not_yet_for_the_skeleton():
+    for times, s in ((..., ...), ({1: ..., 2: ...}, ...), ({1: 1.0, 2: 0.6}, ...), (None, None)):
+        assert fit_verdict(times, s).startswith("… not yet"), (times, s)
+
+
+def test_the_fit_check_accepts_any_consistent_fit_and_names_the_slips():
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        workers = sorted({1, *rng.integers(2, 17, size=rng.integers(1, 4)).tolist()})
+        times = {p: float(rng.uniform(0.1, 3.0)) for p in workers}  # any machine, busy or quiet
+        s = (1 / (times[1] / times[workers[-1]]) - 1 / workers[-1]) / (1 - 1 / workers[-1])
+        if len(workers) == 2:  # two counts: the formula of Exercise 1 is the fit
+            assert fit_verdict(times, s).startswith("✓"), (times, s)
+            assert fit_verdict(times, round(s, 2)).startswith("✓"), (times, s)
+        assert fit_verdict(times, s + 0.05).startswith("✗"), (times, s)
+    # hand-computed: T(1) = 1.0, T(2) = 0.8 → S = 1.25, s = 2/1.25 − 1 = 0.6; 1 − S/2 = 0.375; T(2)/T(1) → 1.5
+    assert fit_verdict({1: 1.0, 2: 0.8}, 0.6).startswith("✓")
+    assert "1 − efficiency" in fit_verdict({1: 1.0, 2: 0.8}, 0.375)
+    assert "upside down" in fit_verdict({1: 1.0, 2: 0.8}, 1.5)
+    # a busy machine: T(2) > T(1) gives s > 1 by arithmetic; both the raw and the clipped fit are right
+    assert fit_verdict({1: 1.0, 2: 1.2}, 1.4).startswith("✓")
+    assert fit_verdict({1: 1.0, 2: 1.2}, 1.0).startswith("✓")
+    assert "time 1 worker too" in fit_verdict({2: 1.0, 4: 0.6}, 0.2)
+    assert "one point" in fit_verdict({1: 1.0}, 0.2)
+    assert "positive" in fit_verdict({1: 1.0, 2: -0.5}, 0.2)
+    assert "dict" in fit_verdict([1.0, 0.6], 0.2)
 
 
 # ----------------------------------------------------------------------------- the benchmark

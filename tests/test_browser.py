@@ -125,8 +125,11 @@ def test_notebook_04_runs_in_jupyterlab(page):
 
 
 def test_dask_labextension_opens_panes(page):
+    import tempfile
+
     import nbformat
 
+    from montepi import tls
     from support.browser import (
         busy_cluster,
         dask_panes,
@@ -137,7 +140,10 @@ def test_dask_labextension_opens_panes(page):
         wait_for_plots,
     )
 
-    with busy_cluster() as (client, _futures), jupyter_lab(NOTEBOOKS) as lab:
+    # The cluster speaks TLS, so the kernel, another process, needs its certificates as files.
+    with tempfile.TemporaryDirectory() as private, busy_cluster(
+            security=tls.security(tls.make_certificates(Path(private) / "tls"))) as (client, _futures), \
+            jupyter_lab(NOTEBOOKS) as lab:
         # A notebook (in the temporary copy) whose kernel holds a client of the busy cluster.
         scratch = nbformat.v4.new_notebook()
         scratch.metadata["kernelspec"] = {
@@ -147,7 +153,9 @@ def test_dask_labextension_opens_panes(page):
         }
         scratch.cells = [
             nbformat.v4.new_code_cell(
-                f"from distributed import Client\nclient = Client({client.scheduler.address!r})\nclient.dashboard_link"
+                "from distributed import Client\nfrom montepi import tls\n"
+                f"client = Client({client.scheduler.address!r}, security=tls.security({private + '/tls'!r}))\n"
+                "client.dashboard_link"
             )
         ]
         nbformat.write(scratch, lab.root / "dask-panes.ipynb")
@@ -207,6 +215,7 @@ def test_sidebar_new_cluster_listens_on_127_0_0_1_and_leaves_nothing(page):
                 break
             time.sleep(0.5)
         assert len(clusters) == 1 and clusters[0]["workers"] == 2, clusters
+        assert clusters[0]["scheduler_address"].startswith("tls://127.0.0.1:"), clusters  # other users refused
         link = clusters[0]["dashboard_link"]
         new = [p for p in server.children(recursive=True) if p.pid not in children_before]
         sockets = [c for c in server.net_connections("inet") if c.laddr not in sockets_before]

@@ -13,7 +13,7 @@ import montepi
 MODULES = sorted(m.name for m in pkgutil.walk_packages(montepi.__path__, "montepi.")
                  if not m.name.endswith("__main__"))
 #: Modules whose pure helpers must carry examples: a doctest here that disappears fails the run.
-WITH_EXAMPLES = {"montepi.result"}
+WITH_EXAMPLES = {"montepi.result", "montepi.lesson.amdahl"}
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -22,9 +22,10 @@ def private_tmp(tmp_path, monkeypatch):
 def test_scratch_lives_exactly_as_long_as_the_cluster(private_tmp, closing):
     cluster = local_cluster(1, silence_logs=logging.CRITICAL)
     try:
-        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        assert cluster.scheduler_address.startswith("tls://127.0.0.1:")  # TLS by default, no extra step below
         assert "127.0.0.1:" in cluster.dashboard_link and ":8787/" not in cluster.dashboard_link
         (scratch,) = private_tmp.glob("montepi-scratch-*")
+        assert scratch.stat().st_mode & 0o777 == 0o700
         with Client(cluster) as client:
             assert estimate_pi(10**5, backend="distributed", client=client).inside == count_inside(0, 10**5, 2017)
         assert any(scratch.iterdir())  # the workers' space is in it

@@ -60,8 +60,20 @@ def test_at_least_two_exercises_with_folded_solutions(notebook):
     assert len(folds) >= 2
     for fold in folds:
         turn = cells[fold.cell - 1]
-        assert turn["cell_type"] == "code" and source(turn).lstrip().startswith("# Your turn"), \
+        assert turn["cell_type"] == "code" and your_turn(source(turn)), \
             f"cell {fold.cell}: a folded solution follows its '# Your turn' cell"
+
+
+def your_turn(text: str) -> bool:
+    """A '# Your turn' cell; a module to write (``%%writefile NAME``) has it on its second line.
+
+    >>> your_turn("# Your turn"), your_turn("%%writefile mydarts.py\\n# Your turn: a module"), your_turn("x = 1")
+    (True, True, False)
+    """
+    text = text.lstrip()
+    if text.startswith("%%writefile "):
+        text = text.partition("\n")[2]
+    return text.startswith("# Your turn")
 
 
 def test_no_solution_is_a_code_cell(notebook):
@@ -80,7 +92,8 @@ def pool_offenders(sources: list[str]) -> list[str]:
     A pool (``multiprocessing`` or ``concurrent.futures``) pickles a function by
     reference, module and name, so under spawn/forkserver its workers cannot
     find a function defined in a notebook.  A pool is a name bound by
-    ``with ….Pool(…) as NAME`` or ``with …PoolExecutor(…) as NAME``.  dask's
+    ``with ….Pool(…) as NAME`` or ``with …PoolExecutor(…) as NAME``, not a
+    thread pool (threads share the notebook's namespace and pickle nothing).  dask's
     ``client.map``/``submit`` pickle functions by value (cloudpickle) and may
     carry notebook functions: notebook 05 shows that.  The one exception for
     pools is a cell that shows the failure on purpose, inside a ``try`` that
@@ -106,7 +119,8 @@ def pool_offenders(sources: list[str]) -> list[str]:
             if isinstance(node, ast.With):
                 for item in node.items:
                     made = ast.unparse(item.context_expr.func) if isinstance(item.context_expr, ast.Call) else ""
-                    if made.endswith(("Pool", "PoolExecutor")) and isinstance(item.optional_vars, ast.Name):
+                    if made.endswith(("Pool", "PoolExecutor")) and "Thread" not in made \
+                            and isinstance(item.optional_vars, ast.Name):  # threads pickle nothing
                         pools.add(item.optional_vars.id)
             if isinstance(node, ast.Try) and any("BrokenProcessPool" in ast.unparse(h.type or ast.Constant(None))
                                                  for h in node.handlers):
@@ -134,7 +148,8 @@ def test_the_pool_rule_catches_what_it_should():
              "client.submit(square, 3)\nclient.map(lambda x: x, [1])",
              "with ctx.Pool(2) as pool:\n    pool.map(count_block, plan)",
              "try:\n    with ProcessPoolExecutor(1) as ex:\n        ex.submit(square, 3)\n"
-             "except BrokenProcessPool:\n    pass"]
+             "except BrokenProcessPool:\n    pass",
+             "with ThreadPoolExecutor(4) as threads:\n    threads.map(square, [1])"]
     assert pool_offenders(cells) == ["pool.map(square, [1])", "ex.submit(partial(square), 3)",
                                      "pool.imap_unordered(lambda x: x, [1])"]
 

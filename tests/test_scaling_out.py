@@ -21,6 +21,7 @@ import psutil
 import pytest
 
 import montepi
+from montepi import tls
 from montepi.lesson import slurm
 from montepi.lesson.hand_cluster import HandCluster, ProcessFailed
 
@@ -76,12 +77,20 @@ def test_hand_cluster_same_count_add_worker_and_stop(serial):
 
     with HandCluster(workers=2) as hand:
         assert hand.scheduler_file.is_file()
-        assert hand.address.startswith("tcp://127.0.0.1:")
+        assert hand.address.startswith("tls://127.0.0.1:")
         assert hand.dashboard_link.startswith("http://127.0.0.1:")
         assert hand.commands["scheduler"].startswith("dask scheduler --host 127.0.0.1")
+        tls_options = f"--tls-ca-file {hand.certificates}/ca.pem --tls-cert {hand.certificates}/cert.pem"
+        assert all(tls_options in command for command in hand.commands.values())
+        private = {path.relative_to(hand.folder).as_posix(): oct(path.stat().st_mode & 0o777)
+                   for path in [hand.folder, *hand.folder.rglob("*")]
+                   if path == hand.folder or path.parent in (hand.folder, hand.certificates, hand.folder / "scratch")}
+        assert private["."] == private["tls"] == private["scratch"] == "0o700", private
+        assert {private[name] for name in ("scheduler.json", "tls/ca.pem", "tls/cert.pem", "tls/key.pem",
+                                           "scheduler.log", "worker-1.log")} == {"0o600"}, private
         assert any(hand.address in line for line in hand.log("scheduler", contains="Scheduler at:"))
         assert hand.log("worker-2", contains="Registered to:")
-        with Client(scheduler_file=str(hand.scheduler_file), timeout=10) as client:
+        with Client(hand.address, security=hand.security, timeout=10) as client:
             assert sorted(w["name"] for w in client.scheduler_info()["workers"].values()) == ["worker-1", "worker-2"]
             result = montepi.estimate_pi(N, seed=SEED, backend="distributed", client=client)
             assert result.inside == serial
@@ -171,15 +180,15 @@ def test_tls_cluster_same_count_and_strangers_refused(serial):
 
 @pytest.mark.slurm
 def test_sbatch_workers_same_count(serial, clean_slurm, tmp_path):
-    from distributed import Client
 
     with HandCluster(workers=0) as hand:
         env = {"VENV": sys.prefix, "SCHEDULER_FILE": hand.scheduler_file, "TMPDIR": tmp_path}
         jobs = [slurm.sbatch(SCRIPTS / "worker.sh", export=env, chdir=tmp_path) for _ in range(2)]
         try:
             slurm.wait_for_state(jobs, "RUNNING")
-            with Client(scheduler_file=str(hand.scheduler_file), timeout=10) as client:
+            with montepi.connect(scheduler_file=hand.scheduler_file, timeout=10) as client:  # certificates beside
                 client.wait_for_workers(2, timeout=60)
+                assert all(address.startswith("tls://") for address in client.nthreads())
                 assert len(client.nthreads()) == 2
                 assert montepi.estimate_pi(N, seed=SEED, backend="distributed", client=client).inside == serial
         finally:
@@ -187,6 +196,7 @@ def test_sbatch_workers_same_count(serial, clean_slurm, tmp_path):
             slurm.wait_until_gone(jobs)
     outputs = sorted(tmp_path.glob("dask-worker-*.out"))
     assert [p.name for p in outputs] == sorted(f"dask-worker-{j}.out" for j in jobs)
+    assert {oct(p.stat().st_mode & 0o777) for p in outputs} == {"0o600"}  # slurm.sbatch passes on umask 077
     assert all("Registered to:" in p.read_text() for p in outputs)
 
 
@@ -201,6 +211,7 @@ def test_slurmcluster_same_count(serial, clean_slurm, tmp_path, monkeypatch):
     monkeypatch.setenv("VENV", sys.prefix)
     cluster = SLURMCluster(
         queue="debug", cores=1, processes=1, memory="500MB", walltime="00:10:00",
+        security=tls.security(tls.make_certificates(tmp_path / "tls")),  # files 0600 in a 0700 folder
         job_script_prologue=['source "$VENV/bin/activate"'], python="python",
         worker_extra_args=["--host", "127.0.0.1"],
         scheduler_options={"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0", "local_directory": str(tmp_path)},
@@ -209,6 +220,7 @@ def test_slurmcluster_same_count(serial, clean_slurm, tmp_path, monkeypatch):
     try:
         script = cluster.job_script()
         assert "#SBATCH -p debug" in script and "--host 127.0.0.1" in script
+        assert cluster.scheduler_address.startswith("tls://") and f"--tls-key {tmp_path}/tls/key.pem" in script
         with Client(cluster) as client:
             cluster.scale(2)
             client.wait_for_workers(2, timeout=90)

@@ -16,6 +16,7 @@ estimate → checks → plan → backends → kernel, nothing points back up.
     estimate   ``estimate_pi``: one entry point for every backend
     backends   serial, threads, pool, dask and distributed runs of a plan
     cluster    ``local_cluster`` (the one way to start a cluster) and ``connect``
+    tls        throwaway TLS certificates: a cluster answers only the learner who started it
     signals    ``quiet_children``: workers never see a terminal's Ctrl-C; the parent stops them
     guard      a script that starts workers without ``if __name__ == "__main__":`` is told so
     closing    a worker plugin: a cluster closes without a traceback on a busy machine

@@ -7,7 +7,8 @@ Errors are one line on stderr, never a traceback.  Exit status:
          or stdout was closed before the result could be written
     2    input you can fix: a bad argument, --kernel numba without numba, the gpu
          backend without CuPy or a GPU, an unreachable scheduler, something that
-         is not a dask scheduler, a bad scheduler file, no workers within --timeout
+         is not a dask scheduler, a bad scheduler file, missing or wrong TLS
+         certificates, no workers within --timeout
     130  interrupted by Ctrl-C (SIGINT)
     143  stopped by SIGTERM (for instance Slurm's scancel)
 
@@ -28,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from . import tls
 from .backends import SchedulerLost, WorkerLost, kernel_functions
 from .checks import (
     BACKENDS,
@@ -93,7 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="distributed: a running scheduler, e.g. tcp://127.0.0.1:8786")
     where.add_argument("--scheduler-file", metavar="PATH",
-                       help="distributed: the JSON file written by `dask scheduler --scheduler-file`")
+                       help="distributed: the JSON file written by `dask scheduler --scheduler-file`; "
+                       "a TLS scheduler's certificates are taken from tls/ beside it")
+    for option, role in (("--tls-ca-file", "the authority that signed the cluster's certificates"),
+                         ("--tls-cert", "the client certificate"), ("--tls-key", "the client certificate's key")):
+        parser.add_argument(option, metavar="PATH", help=f"distributed, a tls:// scheduler: {role} "
+                            "(the files given to `dask scheduler --tls-…`)")
     parser.add_argument("--timeout", type=argument_type(check_timeout), default=None,
                         help=f"seconds to wait for a scheduler (default {CONNECT_TIMEOUT:g}) and then for its first "
                         "worker (default: as long as it takes, saying so after a few seconds)")
@@ -189,6 +196,9 @@ def _run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
                               cluster_given=bool(args.scheduler or args.scheduler_file), kernel=args.kernel)
     except ValueError as error:
         parser.error(str(error))
+    certificates = {"ca_file": args.tls_ca_file, "cert": args.tls_cert, "key": args.tls_key}
+    if any(certificates.values()) and not (args.scheduler or args.scheduler_file):
+        parser.error("--tls-ca-file, --tls-cert and --tls-key go with --scheduler or --scheduler-file")
     workers = args.workers or (1 if args.backend == "serial" else available_cores())
     try:  # a Ctrl-C while the probe runs (or numba compiles) is main()'s, like any other
         if args.backend == "gpu":  # a CPU probe says nothing about a GPU: check that there is one instead
@@ -214,8 +224,10 @@ def _run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
                 # Its log lines (a lost connection, retries) would be tracebacks: this command says it in one line.
                 stack.enter_context(silence_logging_cmgr(logging.CRITICAL + 1))
                 if args.scheduler or args.scheduler_file:
+                    security = tls.security(**certificates) if any(certificates.values()) else None
                     client = stack.enter_context(connect(args.scheduler, scheduler_file=args.scheduler_file,
-                                                         timeout=args.timeout or CONNECT_TIMEOUT))
+                                                         timeout=args.timeout or CONNECT_TIMEOUT,
+                                                         security=security))
                     wait_for_workers(client, args.timeout, say=None if args.quiet else _say)
             bar = stack.enter_context(rate_line(args.samples)) if talk else None
             result = estimate_pi(

@@ -4,8 +4,13 @@
   dashboard on every interface of a shared login node is open to every user
   of that network.
 * The dashboard takes a free port (port 8787 may belong to someone else).
-* Worker scratch space goes to a temporary directory that is removed on
-  close, never to a ``dask-scratch-space`` folder in your working directory.
+* The cluster speaks TLS with throwaway certificates that only this process
+  holds (``security=True``): 127.0.0.1 keeps out other machines but not the
+  other users of this one, and a scheduler without TLS runs whatever any
+  local user sends it, as you.  ``Client(cluster)`` picks the certificates up.
+* Worker scratch space goes to a temporary directory (mode 0700) that is
+  removed on close, never to a ``dask-scratch-space`` folder in your working
+  directory.
 
 distributed starts its workers with ``spawn``: a *script* that starts a
 cluster needs the ``if __name__ == "__main__":`` guard.  Notebooks do not.
@@ -31,6 +36,7 @@ from pathlib import Path
 from .checks import check_timeout
 from .guard import check_main_guard
 from .signals import quiet_children
+from .tls import CertificatesMissing
 
 #: Seconds to wait for a scheduler before giving up with a clear message.
 CONNECT_TIMEOUT = 5.0
@@ -86,12 +92,18 @@ def _scratch_cluster_class() -> type:
     return LocalCluster
 
 
-def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: int = 0, **kwargs):
+def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: int = 0, security=True,
+                  **kwargs):
     """A ``LocalCluster`` of ``workers`` single-threaded worker processes, with the lesson's safe defaults.
 
-    It listens on ``host`` (127.0.0.1), its dashboard takes a free port, and
-    its scratch space is a private folder that goes when the cluster is
-    closed (``with local_cluster() as cluster:`` or ``cluster.close()``).
+    It listens on ``host`` (127.0.0.1), its dashboard takes a free port, its
+    scratch space is a private folder that goes when the cluster is closed
+    (``with local_cluster() as cluster:`` or ``cluster.close()``), and it
+    speaks TLS with throwaway certificates held by this process only
+    (``security=True``, dask's ``Security.temporary()``), so that other users
+    of this machine cannot use it; ``Client(cluster)`` needs no extra step.
+    ``security=False`` gives the old plain-TCP cluster, which any local user
+    can connect to (the benchmark's TLS ÷ plain TCP row compares the two).
     Other keyword arguments go to ``distributed.LocalCluster``.  Closing it
     prints no traceback (:mod:`montepi.closing`).
 
@@ -120,6 +132,7 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
         host=host,
         dashboard_address=f"{host}:{dashboard_port}",
         silence_logs=logging.ERROR,
+        security=security,
     )
     options.update(kwargs)
     options["plugins"] = (*options.get("plugins", ()), QuietClose())  # passed on to each Worker
@@ -186,7 +199,10 @@ def connect(address: str | None = None, *, scheduler_file: str | Path | None = N
             timeout: float = CONNECT_TIMEOUT, security=None):
     """A ``Client`` for a running scheduler, or :class:`SchedulerUnreachable` within about ``timeout`` s.
 
-    ``security`` (a ``distributed.Security``) is needed for a ``tls://`` scheduler.
+    A ``tls://`` scheduler needs its certificates: ``security`` (a
+    ``distributed.Security``, see :func:`montepi.tls.security`), or, given a
+    scheduler file, those in ``tls/`` beside it (:func:`montepi.tls.beside`).
+    Without them, :class:`~montepi.tls.CertificatesMissing` says so in one line.
     """
     from distributed import Client
 
@@ -205,6 +221,8 @@ def connect(address: str | None = None, *, scheduler_file: str | Path | None = N
                         f"{address!r}")
     else:
         where, source = f"scheduler at {address!r}", ""
+    if address.startswith("tls://") and security is None:
+        security = _certificates_for(address, scheduler_file)
     try:
         if not _tcp_accepts(address, timeout):
             raise ConnectionRefusedError
@@ -217,11 +235,47 @@ def connect(address: str | None = None, *, scheduler_file: str | Path | None = N
         _scheduler_answers(address, timeout, security)
         return Client(address, timeout=timeout, security=security)
     except Exception as error:  # a web or SSH server answers with bytes that are not dask's (or not at all)
+        refused = _tls_failure(error) if address.startswith("tls://") else None
+        if refused is not None:
+            raise SchedulerUnreachable(
+                f"{address}{source} refused our TLS certificates ({refused}); "
+                "give the certificates made for this cluster"
+            ) from None
+        hint = " (a scheduler that speaks TLS has a tls:// address)" if address.startswith("tcp://") else ""
         raise SchedulerUnreachable(
             f"{address}{source} accepts connections but does not answer as a dask scheduler "
             f"within {timeout:g} s ({type(error).__name__}); is the port that of `dask scheduler` "
-            "(8786 unless it was given another)?"
+            f"(8786 unless it was given another)?{hint}"
         ) from None
+
+
+def _certificates_for(address: str, scheduler_file) -> object:
+    """The client ``Security`` for a ``tls://`` scheduler: the certificates beside its scheduler file."""
+    from .tls import beside, security
+
+    if scheduler_file is None:
+        raise CertificatesMissing(f"the scheduler at {address} speaks TLS: give its certificates "
+                                  "(--tls-ca-file, --tls-cert and --tls-key, or security=), or its scheduler "
+                                  "file, beside which they live in tls/")
+    folder = beside(scheduler_file)
+    if not folder.is_dir():
+        raise CertificatesMissing(f"the scheduler at {address} speaks TLS, and there is no certificate folder "
+                                  f"{str(folder)!r} beside its scheduler file; give its certificates with "
+                                  "--tls-ca-file, --tls-cert and --tls-key")
+    return security(folder)
+
+
+def _tls_failure(error: BaseException) -> str | None:
+    """What the TLS layer said when ``error`` (or what caused it) is a failed handshake, else None."""
+    import ssl
+
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, ssl.SSLError):
+            return getattr(error, "reason", None) or str(error).splitlines()[0][:120]
+        error = error.__cause__ or error.__context__
+    return None
 
 
 class NoWorkers(RuntimeError):

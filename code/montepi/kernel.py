@@ -12,8 +12,12 @@ Why this matters for parallel work:
   ``(samples, seed)`` is the same integer however the darts are split among
   blocks, processes, threads or machines, and no two workers can ever draw the
   same random numbers, because they read disjoint stretches of one stream.
-* This is the "jumping" approach described in NumPy's *Parallel random number
-  generation* guide (``BitGenerator.advance`` / ``jumped``).  The other
+* This is the "jumping" approach of NumPy's *Parallel random number
+  generation* guide, with ``advance(n)``, which moves the stream exactly n
+  outputs on.  (``PCG64.jumped()`` is another operation: a new generator a
+  fixed (φ−1)·2¹²⁸ outputs further on, which cannot land on a given dart.)
+  NumPy promises the same stream only with the same NumPy, hence one locked
+  environment on every machine of a cluster.  The other
   approach there, ``SeedSequence(seed).spawn(n)``, gives each of ``n`` workers
   an independent stream.  That is also safe, but the result then depends on
   ``n``: one worker's darts are not another's, so serial and parallel runs
@@ -26,9 +30,10 @@ import numpy as np
 
 from .plan import whole
 
-#: Darts per buffer: 2**16 darts are 1 MiB of float64, small enough to stay in
-#: L2/L3 cache, large enough that NumPy's per-call overhead (microseconds) is
-#: small beside each buffer's work.  ``montepi.bench`` times 2**12 … 2**20
+#: Darts per buffer: 2**16 darts are 1 MiB of float64 (1.6 MiB with the radii and
+#: flags), large enough that NumPy's per-call overhead (microseconds) is small
+#: beside each buffer's work; in every interleaved sweep it was at least as fast
+#: as any other size (BENCHMARKS.md, "Kernel buffer").  ``montepi.bench`` times 2**12 … 2**20
 #: ("Kernel buffer" in its report); the count is the same at any size.
 BLOCK_DARTS = 2**16
 

@@ -59,23 +59,28 @@ def require_numba() -> None:
         raise NumbaMissing(INSTALL_HINT)
 
 
-@functools.cache
-def compiled_loop() -> Callable[[np.random.Generator, int], int]:
-    """``dart_loop`` compiled by numba, once per process.
+def nogil_loop(loop: Callable[[np.random.Generator, int], int]) -> Callable[[np.random.Generator, int], int]:
+    """``loop(rng, count)`` compiled by numba with the GIL released, and compiled now (not inside a timing).
 
-    ``cache=True`` keeps the machine code on disk, next to this file or in
-    numba's per-user cache folder; when neither is writable numba refuses to
-    cache, and the loop is compiled in memory instead.
+    ``cache=True`` keeps the machine code on disk, next to the loop's module or
+    in numba's per-user cache folder; when neither is writable numba refuses
+    to cache, and the loop is compiled in memory instead.
     """
     require_numba()
     import numba
 
     try:
-        jitted = numba.njit(nogil=True, cache=True)(dart_loop)
+        jitted = numba.njit(nogil=True, cache=True)(loop)
     except RuntimeError:  # "cannot cache function ...: no locator available"
-        jitted = numba.njit(nogil=True)(dart_loop)
-    jitted(generator_at(0, 0), 1)  # compile (or load) now, not inside someone's timing
+        jitted = numba.njit(nogil=True)(loop)
+    jitted(generator_at(0, 0), 1)  # compile (or load) now
     return jitted
+
+
+@functools.cache
+def compiled_loop() -> Callable[[np.random.Generator, int], int]:
+    """``dart_loop`` compiled by numba, once per process."""
+    return nogil_loop(dart_loop)
 
 
 def compile_kernel() -> None:

@@ -93,8 +93,12 @@ def chromium() -> Iterator:
 
 
 @contextlib.contextmanager
-def busy_cluster(samples: int = 10**10, chunk: int = 2**23, workers: int = 2, seed: int = 2017) -> Iterator:
+def busy_cluster(samples: int = 10**10, chunk: int = 2**23, workers: int = 2, seed: int = 2017,
+                 security=True) -> Iterator:
     """A local cluster busy with an estimate of ``samples`` darts: yields ``(client, futures)``.
+
+    ``security`` goes to ``local_cluster``: certificates as files
+    (``montepi.tls.security(folder)``) let another process, a notebook's kernel, connect too.
 
     Many small blocks give the task stream many boxes to draw; ``samples=0``
     gives an idle cluster.  Unfinished work is cancelled and everything is
@@ -104,7 +108,8 @@ def busy_cluster(samples: int = 10**10, chunk: int = 2**23, workers: int = 2, se
 
     from montepi import count_block, local_cluster, plan_blocks
 
-    with local_cluster(workers, silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
+    with local_cluster(workers, silence_logs=logging.CRITICAL, security=security) as cluster, \
+            Client(cluster) as client:
         blocks = list(plan_blocks(samples, chunk=chunk)) if samples else []
         futures = client.map(count_block, blocks, seed=seed, pure=True)
         try:

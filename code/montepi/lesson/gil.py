@@ -17,6 +17,19 @@ a burst of load from another program hurts all of them alike.  Beside the
 wall-clock time it reads this process's CPU time, which other programs' load
 does not inflate: CPU seconds per wall second is how many cores the run kept
 busy, and the GIL caps that at one for Python bytecode.
+
+On a busy machine neither the wall clock nor "cores busy" can show the GIL:
+when other programs hold the second core, two threads that *could* run at once
+get no further than two that take turns.  What load does not change is how
+long a thread *sleeps* while it works: Linux counts, per thread, the time on a
+core and the time queued for one (``/proc/thread-self/schedstat``); the rest of
+its wall time it slept, and a thread counting darts sleeps only to wait for the
+GIL.  Functions wrapped by :func:`clocked` read those clocks around each call
+while ``race`` times them, and ``Timing.waits`` is the seconds slept per second
+on a core: near 1 for two threads that take turns (0.55–1.6 measured at load
+7–10 on 2 cores, where a waiting thread also queues for a core when it wakes),
+near 0 for threads that run side by side (at most 0.14 at that load).  :func:`verdict` words
+a 1-worker/2-worker race from its own numbers and the load.
 """
 
 from __future__ import annotations
@@ -64,15 +77,9 @@ def draw_loop(rng: np.random.Generator, count: int) -> int:
 
 @functools.cache
 def _compiled_draw_loop() -> Callable[[np.random.Generator, int], int]:
-    from ..kernel_numba import require_numba
+    from ..kernel_numba import nogil_loop
 
-    require_numba()
-    import numba
-
-    try:
-        return numba.njit(nogil=True, cache=True)(draw_loop)
-    except RuntimeError:  # numba cannot cache here: compile in memory
-        return numba.njit(nogil=True)(draw_loop)
+    return nogil_loop(draw_loop)
 
 
 def draw_only(start: int, count: int, seed: int) -> int:
@@ -85,33 +92,130 @@ def draw_only(start: int, count: int, seed: int) -> int:
     return _compiled_draw_loop()(generator_at(start, seed), count)
 
 
+#: ``Timing.waits`` from which threads are said to take turns, and below which to run side by side.
+TOOK_TURNS = 0.4
+SIDE_BY_SIDE = 0.25
+#: Wall-clock speed-up of 2 workers over 1 from which they are "close to twice as fast".
+NEAR_TWICE = 1.7
+
+_calls: list[tuple[float, float, float]] | None = None  # where clocked calls report while race times a contender
+
+
+def thread_clocks() -> tuple[float, float] | None:
+    """This thread's seconds on a core and seconds queued for one so far (Linux), or None where not available."""
+    try:
+        with open("/proc/thread-self/schedstat") as file:
+            on_core, queued = file.read().split()[:2]
+        return int(on_core) / 1e9, int(queued) / 1e9
+    except (OSError, ValueError):
+        return None
+
+
+def clocked(count: Callable[[int, int, int], int]) -> Callable[[int, int, int], int]:
+    """``count`` itself, which also reads its thread's clocks around each call while :func:`race` times it."""
+
+    @functools.wraps(count)
+    def run(start: int, samples: int, seed: int) -> int:
+        calls = _calls
+        if calls is None:
+            return count(start, samples, seed)
+        began, before = time.perf_counter(), thread_clocks()
+        result = count(start, samples, seed)
+        wall, after = time.perf_counter() - began, thread_clocks()
+        if before is not None and after is not None:
+            calls.append((wall, after[0] - before[0], after[1] - before[1]))  # list.append is thread-safe
+        return result
+
+    return run
+
+
+def waits(calls: list[tuple[float, float, float]]) -> float | None:
+    """Seconds asleep (neither on a core nor queued for one) per second on a core, over ``calls``.
+
+    >>> waits([(1.0, 0.5, 0.0), (1.0, 0.5, 0.0)])  # two threads taking turns
+    1.0
+    >>> waits([(1.0, 0.2, 0.8)])                  # on a busy machine: queued, but never asleep
+    0.0
+    >>> waits([]) is None
+    True
+    """
+    on_core = sum(call[1] for call in calls)
+    if not calls or on_core <= 0:
+        return None
+    asleep = sum(max(0.0, wall - core - queued) for wall, core, queued in calls)
+    return round(asleep / on_core, 6)
+
+
 class Timing(NamedTuple):
     """One contender's result in a :func:`race`."""
 
     seconds: float  #: best wall-clock time
     cpu: float  #: least CPU time this process used for one run (all its threads together)
     cores: float  #: CPU seconds per wall second in the fastest run: the cores it kept busy
+    waits: float | None = None  #: seconds its clocked threads slept per second on a core, all runs (None: not seen)
+
+    @property
+    def slept(self) -> str:
+        """``waits`` for a table: two decimals, or "n/a" where it was not measured."""
+        return "n/a" if self.waits is None else f"{self.waits:.2f}"
 
 
 def race(runs: dict[str, Callable[[], object]], repeat: int = 3) -> dict[str, Timing]:
     """Time each run in turn, A B … A B … ``repeat`` times, and keep each one's best."""
+    global _calls
     walls: dict[str, list[float]] = {name: [] for name in runs}
     cpus: dict[str, list[float]] = {name: [] for name in runs}
+    calls: dict[str, list[tuple[float, float, float]]] = {name: [] for name in runs}
     for _ in range(repeat):
         for name, run in runs.items():
-            wall, cpu = time.perf_counter(), time.process_time()
-            run()
-            walls[name].append(time.perf_counter() - wall)
-            cpus[name].append(time.process_time() - cpu)
+            _calls = calls[name]
+            try:
+                wall, cpu = time.perf_counter(), time.process_time()
+                run()
+                walls[name].append(time.perf_counter() - wall)
+                cpus[name].append(time.process_time() - cpu)
+            finally:
+                _calls = None
     result = {}
     for name in runs:
         fastest = min(range(repeat), key=walls[name].__getitem__)
-        result[name] = Timing(walls[name][fastest], min(cpus[name]), cpus[name][fastest] / walls[name][fastest])
+        result[name] = Timing(walls[name][fastest], min(cpus[name]), cpus[name][fastest] / walls[name][fastest],
+                              waits(calls[name]))
     return result
 
 
-def load_line(cores: int) -> str:
+def load_line(cores: int, load: float | None = None) -> str:
     """The machine's load over the last minute, and whether it spoils a timing on ``cores`` cores."""
+    load = os.getloadavg()[0] if load is None else load
+    spoilt = "busy: other programs share these cores, speed-ups read low" if load >= 0.5 * cores else "quiet enough"
+    return f"load average {load:.1f} on {cores} cores ({spoilt})"
+
+
+def verdict(one: Timing, two: Timing, cores: int, workers: str = "threads") -> str:
+    """What a race of one worker against two shows, worded from its own numbers and the load.
+
+    Up to three lines: the load, the wall-clock speed-up, and (for clocked
+    threads) what their waits show whatever the load.
+    """
     load = os.getloadavg()[0]
-    verdict = "quiet enough" if load < 0.5 * cores else "busy: other programs share these cores, speed-ups read low"
-    return f"load average {load:.1f} on {cores} cores ({verdict})"
+    speedup = one.seconds / two.seconds
+    if speedup >= NEAR_TWICE:
+        wall = "close to twice as fast"
+    elif load >= 0.5 * cores:
+        wall = "short of 2×, and the machine is busy: other programs share these cores"
+    else:
+        wall = "short of 2×, on a quiet machine"
+    lines = [load_line(cores, load), f"speed-up with 2 {workers}: {speedup:.2f} (wall clock): {wall}"]
+    if workers != "threads":
+        pass
+    elif two.waits is not None:
+        if two.waits >= TOOK_TURNS:
+            meaning = "they took turns, one at a time (the GIL)"
+        elif two.waits < SIDE_BY_SIDE:
+            meaning = "they did not wait for each other, so they can run at once"
+        else:
+            meaning = "they partly took turns"
+        lines.append(f"waits with 2 {workers}: {two.waits:.2f} s asleep per second on a core: {meaning}")
+    elif thread_clocks() is None:
+        lines.append(f"waits with 2 {workers}: not measured (Linux only); they kept {two.cores:.2f} cores busy")
+    return "\n".join(lines)

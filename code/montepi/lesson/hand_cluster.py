@@ -4,7 +4,7 @@ This is what ``dask scheduler`` and ``dask worker`` do on a cluster, run from
 Python so a notebook can start, watch and stop them::
 
     with HandCluster(workers=2) as hand:
-        client = Client(scheduler_file=hand.scheduler_file)
+        client = Client(hand.address, security=hand.security)   # or montepi.connect(scheduler_file=…)
         ...
         hand.add_worker()
 
@@ -13,8 +13,15 @@ Python so a notebook can start, watch and stop them::
 * Workers find the scheduler through the *scheduler file* that the scheduler
   writes, never through a hard-coded address: on a cluster this file lives on
   a shared disk and the scheduler's node and port are not known in advance.
-* Logs, the scheduler file and the workers' scratch space live in one
-  temporary folder that :meth:`HandCluster.stop` removes.  ``stop`` ends every
+* Every process speaks TLS (``--protocol tls`` and the ``--tls-*`` options):
+  certificates made for this cluster alone live in ``tls/`` beside the
+  scheduler file, so only a client holding them gets in.  Any user of this
+  machine can open a port on 127.0.0.1; without TLS any of them could run
+  code as you on these workers.
+* Logs, the scheduler file, the certificates and the workers' scratch space
+  live in one temporary folder that only you can read (mode 0700, files
+  0600: every process runs with umask 077), and that :meth:`HandCluster.stop`
+  removes.  ``stop`` ends every
   process it started (and their children, such as a worker's nanny process):
   SIGTERM first, SIGKILL for whatever is still running a few seconds later.
 """
@@ -36,6 +43,10 @@ import time
 from pathlib import Path
 
 import psutil
+
+from ..tls import make_certificates
+from ..tls import options as tls_options
+from ..tls import security as tls_security
 
 #: Seconds to wait for the scheduler file or a worker's registration.
 START_TIMEOUT = 60.0
@@ -59,16 +70,20 @@ class HandCluster:
 
     ``workers=0`` starts only the scheduler (workers may then come from Slurm
     jobs that read :attr:`scheduler_file`).  Use it as a context manager, or
-    call :meth:`stop`; it is also stopped when Python exits.
+    call :meth:`stop`; it is also stopped when Python exits.  ``tls=False``
+    starts the old plain-TCP cluster that any local user can use (tests show
+    the difference with it).
     """
 
     def __init__(self, workers: int = 2, *, nanny: bool = True, scheduler_args: tuple[str, ...] = (),
-                 worker_args: tuple[str, ...] = (), timeout: float = START_TIMEOUT) -> None:
+                 worker_args: tuple[str, ...] = (), timeout: float = START_TIMEOUT, tls: bool = True) -> None:
         if workers < 0:
             raise ValueError(f"workers must be 0 or more, got {workers}")
-        self.folder = Path(tempfile.mkdtemp(prefix="montepi-hand-"))
+        self.folder = Path(tempfile.mkdtemp(prefix="montepi-hand-"))  # mode 0700
         self.scheduler_file = self.folder / "scheduler.json"
-        (self.folder / "scratch").mkdir()
+        (self.folder / "scratch").mkdir(mode=0o700)
+        #: The certificate folder (``tls/`` beside the scheduler file), or None for a plain-TCP cluster.
+        self.certificates = make_certificates(self.folder / "tls") if tls else None
         self.timeout = timeout
         self.nanny = nanny
         self.worker_args = tuple(worker_args)
@@ -87,13 +102,14 @@ class HandCluster:
     # -- starting -----------------------------------------------------------
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
         log = self.folder / f"{name}.log"
-        with open(log, "wb") as out:
+        with open(log, "wb", opener=lambda path, flags: os.open(path, flags, 0o600)) as out:
             # cwd in our folder: nothing a process writes lands in the notebook's folder.  `dask
             # scheduler` has no --local-directory; dask's temporary-directory setting keeps its
             # scratch space in our folder too instead of a shared /tmp/dask-scratch-space.
             env = {**os.environ, "DASK_TEMPORARY_DIRECTORY": str(self.folder / "scratch")}
+            # umask 077: the scheduler file and whatever else they write is the learner's alone (0600).
             proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    cwd=self.folder, env=env)
+                                    cwd=self.folder, env=env, umask=0o077)
         self._procs[name], self._logs[name] = proc, log
         self._commands[name] = shlex.join(["dask", *command[3:]])
         return proc
@@ -110,10 +126,15 @@ class HandCluster:
                                     + "\n".join(self.log(name)[-15:]))
             time.sleep(0.05)
 
+    def _tls_args(self) -> list[str]:
+        """``--tls-ca-file … --tls-cert … --tls-key …``, or nothing for a plain-TCP cluster."""
+        return tls_options(self.certificates) if self.certificates is not None else []
+
     def _start_scheduler(self, extra: tuple[str, ...]) -> None:
+        protocol = ["--protocol", "tls", *self._tls_args()] if self.certificates is not None else []
         self._spawn("scheduler", dask_command(
             "scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", "127.0.0.1:0",
-            "--scheduler-file", str(self.scheduler_file), *extra))
+            *protocol, "--scheduler-file", str(self.scheduler_file), *extra))
 
         def written() -> bool:
             try:
@@ -136,11 +157,12 @@ class HandCluster:
         for _ in range(count):
             name = f"worker-{sum(key.startswith('worker-') for key in self._procs) + 1}"
             scratch = self.folder / "scratch" / name
-            scratch.mkdir(parents=True)
+            scratch.mkdir(mode=0o700, parents=True)
             self._spawn(name, dask_command(
                 "worker", "--scheduler-file", str(self.scheduler_file), "--name", name, "--nthreads", "1",
                 "--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0", "--local-directory", str(scratch),
-                "--death-timeout", "60", "--nanny" if self.nanny else "--no-nanny", *self.worker_args))
+                "--death-timeout", "60", "--nanny" if self.nanny else "--no-nanny", *self._tls_args(),
+                *self.worker_args))
             names.append(name)
         for name in names:
             self._wait(name, lambda name=name: bool(self.log(name, contains="Registered to:")), "registering")
@@ -151,6 +173,11 @@ class HandCluster:
     def address(self) -> str:
         """The scheduler's address, as written in the scheduler file."""
         return json.loads(self.scheduler_file.read_text())["address"]
+
+    @property
+    def security(self):
+        """A ``distributed.Security`` for a client of this cluster (its certificates), or None without TLS."""
+        return tls_security(self.certificates) if self.certificates is not None else None
 
     @property
     def dashboard_link(self) -> str:

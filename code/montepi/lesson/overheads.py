@@ -1,7 +1,8 @@
 """What a parallel run pays besides throwing darts: start-up, each task, the final sum (the benchmark).
 
 ``montepi.bench`` reports pool and cluster start-up with these, and runs a
-pool or cluster that is already started.  Each figure is a best-of time
+pool or cluster that is already started; notebook 04 times one task per
+scheduler with :func:`per_task_seconds`.  Each figure is a best-of time
 (:func:`montepi.timing.best_of`).
 """
 

@@ -11,6 +11,10 @@ demonstrates live:
   process starts from that same state, so workers throw the same darts.
 * :func:`truncated_partition` is ``int(N / ncores)`` per worker: the
   remainder is silently dropped.
+* :func:`count_block_seeded_alike` gives each block a generator made from the
+  seed alone, not from the block: every block throws block 0's darts again
+  (notebook 03's bug hunt; the fix jumps to the block's first dart, as
+  :func:`montepi.count_block` does).
 """
 
 from __future__ import annotations
@@ -63,3 +67,10 @@ def inside_with_seed_sequence(args: tuple[np.random.SeedSequence, int]) -> int:
 def truncated_partition(samples: int, workers: int) -> list[int]:
     """The original lesson's split: ``int(samples / workers)`` darts each."""
     return [int(samples / workers)] * workers
+
+
+def count_block_seeded_alike(block: tuple[int, int], seed: int) -> int:
+    """Count the darts of one block (start, count) with a generator seeded with ``seed`` (notebook 03's bug hunt)."""
+    start, count = block
+    xy = np.random.default_rng(seed).random((count, 2))
+    return int(np.count_nonzero(xy[:, 0] ** 2 + xy[:, 1] ** 2 <= 1.0))

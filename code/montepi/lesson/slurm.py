@@ -31,7 +31,9 @@ class SlurmError(RuntimeError):
 
 def _run(command: list[str]) -> str:
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        # umask 077: sbatch passes it on to the job (SLURM_UMASK), so the job's output file and all it
+        # writes are readable by the learner only; squeue and scancel write nothing.
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30, umask=0o077)
     except FileNotFoundError:
         raise SlurmError(f"{command[0]} not found: is Slurm installed? (`./lesson slurm-up`)") from None
     if done.returncode != 0:

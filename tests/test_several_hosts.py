@@ -1,9 +1,11 @@
 """Several hosts for real: ``./lesson cluster-up``'s login and two compute hosts (network namespaces).
 
-A dask scheduler on the login host, bound to the login host's bridge address; two workers submitted
-with ``sbatch`` from the login host, which Slurm places on compute1 and compute2; the client on the
-login host too.  What only breaks across hosts is checked here: the addresses bound and advertised,
-work done on two hosts in one run, and a compute host whose link goes down in the middle of a run.
+A dask scheduler on the login host, bound to the login host's bridge address and speaking TLS with
+the cluster's own certificates (montepi.tls, ``tls/`` beside the scheduler file); two workers
+submitted with ``sbatch`` from the login host, or by dask-jobqueue's ``SLURMCluster`` there, which
+Slurm places on compute1 and compute2; the client on the login host too.  What only breaks across
+hosts is checked here: the addresses bound and advertised, work done on two hosts in one run, and a
+compute host whose link goes down in the middle of a run.
 
 The module brings the cluster up (or uses one that is up, and then leaves it up), and removes what
 it made afterwards, also after a failure, then checks that nothing is left: namespaces, interfaces,
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -25,6 +28,7 @@ import psutil
 import pytest
 
 import montepi
+from montepi import tls
 
 pytestmark = [pytest.mark.hosts, pytest.mark.timeout(600)]
 
@@ -166,22 +170,25 @@ def report(client, scheduler_pid):
 """
 
 BY_FILE = REPORT + """
-with Client(scheduler_file={scheduler_file!r}, timeout=30) as client:
+with montepi.connect(scheduler_file={scheduler_file!r}, timeout=30) as client:  # TLS: tls/ beside the file
     report(client, {scheduler_pid})
 """
 
 JOBQUEUE = REPORT + """
 import os, signal
 from dask_jobqueue import SLURMCluster
+from montepi import tls
 signal.signal(signal.SIGINT, signal.default_int_handler)  # importing dask_jobqueue changed it
 
 # --exclusive: one job per node, so the two land on different hosts.  --host: the address of the
 # node's own name, as on a real cluster, where the compute nodes' network may not be the default one.
 with SLURMCluster(queue="debug", cores=1, processes=1, memory="1GB", walltime="00:10:00", python={python!r},
+                  security=tls.security(tls.make_certificates({folder!r} + "/tls")),
                   job_extra_directives=["--exclusive"], worker_extra_args=["--host", "$(hostname -i)"],
                   scheduler_options={{"host": {login!r}, "dashboard_address": {login!r} + ":0"}},
                   local_directory={folder!r}, log_directory={folder!r}) as cluster:
     assert "--host $(hostname -i)" in cluster.job_script(), cluster.job_script()
+    assert cluster.scheduler_address.startswith("tls://"), cluster.scheduler_address
     with Client(cluster) as client:
         cluster.scale(2)
         report(client, os.getpid())
@@ -226,14 +233,16 @@ def leave_hosts_clean() -> None:
 
 @pytest.fixture
 def dask_on_cluster(cluster, tmp_path):
-    """A dask scheduler on login (bound to its bridge address), one sbatch'd worker per compute host: a client."""
+    """A TLS dask scheduler on login (bound to its bridge address), one sbatch'd worker per compute host: a client."""
     scheduler_file = tmp_path / "scheduler.json"
+    certificates = tls.options(tls.make_certificates(tls.beside(scheduler_file)))  # the lesson's convention
     log = open(tmp_path / "scheduler.log", "w")  # noqa: SIM115 (closed in the finally below)
     # worker-ttl: a worker that stops answering (its link down) is removed after 10 s, not 5 minutes.
     env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__WORKER_TTL": "10s"}
     scheduler = subprocess.Popen(
         ["bash", str(SCRIPTS / "cluster-on.sh"), "login", DASK, "scheduler", "--host", ADDRESS["login"], "--port", "0",
-         "--dashboard-address", f"{ADDRESS['login']}:0", "--scheduler-file", str(scheduler_file)],
+         "--dashboard-address", f"{ADDRESS['login']}:0", "--protocol", "tls", *certificates,
+         "--scheduler-file", str(scheduler_file)],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
     try:
         deadline = time.monotonic() + 120
@@ -246,7 +255,8 @@ def dask_on_cluster(cluster, tmp_path):
             # node's own name, as on a real cluster, where the compute nodes' network may not be the default one.
             on("login", "sbatch", "--parsable", "--exclusive", f"--chdir={tmp_path}", "--output=worker-%j.out",
                "--wrap", f"exec {DASK} worker --scheduler-file {scheduler_file} --nthreads 1 --memory-limit 1GB"
-                         f" --host $(hostname -i) --local-directory {tmp_path}/scratch-$SLURM_JOB_ID", check=True)
+                         f" --host $(hostname -i) --local-directory {tmp_path}/scratch-$SLURM_JOB_ID "
+                         + shlex.join(certificates), check=True)
         text = BY_FILE.format(n=N, seed=SEED, chunk=CHUNK, scheduler_file=str(scheduler_file),
                               scheduler_pid=scheduler.pid)
         yield lambda on_quarter=None: run_client(tmp_path, text, on_quarter)
@@ -268,7 +278,7 @@ def dask_on_cluster(cluster, tmp_path):
 def check_two_hosts_worked(answer: dict) -> None:
     """The serial count; the scheduler on the login address only; work done on both compute hosts."""
     assert answer["inside"] == montepi.estimate_pi(N, seed=SEED).inside
-    assert answer["scheduler"].startswith(f"tcp://{ADDRESS['login']}:")
+    assert answer["scheduler"].startswith(f"tls://{ADDRESS['login']}:")  # TLS between all of them
     # The scheduler (and its dashboard) listen on the login host's bridge address, nowhere else.
     where = answer["listening"]
     assert len(where) >= 2 and all(w.startswith(f"{ADDRESS['login']}:") for w in where), where
@@ -276,7 +286,7 @@ def check_two_hosts_worked(answer: dict) -> None:
     worked = {answer["names"][worker] for worker in answer["worked"]}
     assert worked == {"compute1", "compute2"}, answer
     for worker, name in answer["names"].items():
-        assert worker.startswith(f"tcp://{ADDRESS[name]}:"), answer["names"]
+        assert worker.startswith(f"tls://{ADDRESS[name]}:"), answer["names"]
 
 
 def test_workers_sbatched_on_both_compute_hosts_give_the_serial_count(dask_on_cluster):

@@ -14,6 +14,7 @@ daemons, files.  Marker ``hosts``: root, iproute2, Slurm and munge (conftest ski
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -85,6 +86,12 @@ def leftovers(state: dict[str, str], links_before: set[str]) -> list[str]:
 
 
 def test_a_cluster_up_that_fails_says_why_first_and_leaves_nothing():
+    with open("/run/lock/montepi-cluster-test.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one test session at a time (see the cluster fixture)
+        fail_a_cluster_up()
+
+
+def fail_a_cluster_up():
     if STATE.exists():
         pytest.skip(f"a cluster is up already ({STATE}); this test makes and breaks its own")
     links_before = root_links()
@@ -100,10 +107,23 @@ def test_a_cluster_up_that_fails_says_why_first_and_leaves_nothing():
     assert leftovers({"DIR": made.group(1)}, links_before) == []
 
 
+def single_host_slurm() -> dict[str, bool]:
+    """The daemons of a single-host Slurm from ``./lesson slurm-up`` (shared by everyone here): alive or not."""
+    state = Path(os.environ.get("MONTEPI_SLURM_STATE", "/run/montepi-slurm.state"))
+    if not state.exists():
+        return {}
+    pids = dict(line.split("=", 1) for line in state.read_text().splitlines() if line.endswith(tuple("0123456789")))
+    return {f"{key} {pid}": psutil.pid_exists(int(pid)) for key, pid in pids.items() if key.endswith("_PID") and pid}
+
+
 @pytest.fixture(scope="module")
 def cluster():
     """The cluster's state; made here (and removed afterwards, with a check that nothing is left) unless up."""
+    # One test session at a time on this machine: the cluster's names and addresses are fixed.
+    lock = open("/run/lock/montepi-cluster-test.lock", "w")  # noqa: SIM115 (closed below)
+    fcntl.flock(lock, fcntl.LOCK_EX)
     links_before = root_links()
+    other_slurm = single_host_slurm()
     ours = not STATE.exists()
     started = time.monotonic()
     up = run("bash", str(SCRIPTS / "cluster-up.sh"), timeout=300)
@@ -114,11 +134,15 @@ def cluster():
         print(f"cluster-up took {time.monotonic() - started:.1f} s (load {os.getloadavg()[0]:.1f})")
         yield state
     finally:
-        if ours:
-            down = run("bash", str(SCRIPTS / "cluster-down.sh"), timeout=120)
-            assert down.returncode == 0, down.stderr
-            left = leftovers(state, links_before)
-            assert left == [], f"cluster-down left: {left}"
+        try:
+            if ours:
+                down = run("bash", str(SCRIPTS / "cluster-down.sh"), timeout=120)
+                assert down.returncode == 0, down.stderr
+                left = leftovers(state, links_before)
+                assert left == [], f"cluster-down left: {left}"
+            assert single_host_slurm() == other_slurm, "the single-host Slurm (./lesson slurm-up) was touched"
+        finally:
+            lock.close()
 
 
 def test_hosts_have_their_own_names_and_addresses_and_no_way_out(cluster):

@@ -43,6 +43,12 @@ for pair in ip:iproute2 unshare:util-linux nsenter:util-linux slurmctld:slurmctl
 done
 [ ${#missing[@]} -eq 0 ] || die "missing: $(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')(apt-get install them)"
 
+# A container may forbid namespaces (no CAP_SYS_ADMIN or CAP_NET_ADMIN): say so before making anything.
+if ! why=$(unshare --net --uts --mount true 2>&1); then
+    die "cannot make network namespaces here (${why:-unshare failed}); a container needs --privileged or" \
+        "CAP_SYS_ADMIN and CAP_NET_ADMIN for this cluster"
+fi
+
 nodes_state() {  # "compute1 idle compute2 idle" as sinfo says, or nothing
     cluster_on login timeout 5 sinfo -h -N -o '%N %t' 2>/dev/null | sort | tr '\n' ' ' || true
 }

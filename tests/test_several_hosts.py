@@ -107,6 +107,15 @@ def fail_a_cluster_up():
     assert leftovers({"DIR": made.group(1)}, links_before) == []
 
 
+def test_where_namespaces_are_forbidden_cluster_up_says_so_in_one_line():
+    # As in a container without CAP_SYS_ADMIN and CAP_NET_ADMIN.
+    forbidden = run("setpriv", "--bounding-set", "-sys_admin,-net_admin", "--inh-caps", "-sys_admin,-net_admin",
+                    "bash", str(SCRIPTS / "cluster-up.sh"))
+    assert forbidden.returncode == 1, forbidden
+    assert forbidden.stderr.startswith("cluster-up: cannot make network namespaces here ("), forbidden.stderr
+    assert len(forbidden.stderr.splitlines()) == 1, forbidden.stderr
+
+
 def single_host_slurm() -> dict[str, bool]:
     """The daemons of a single-host Slurm from ``./lesson slurm-up`` (shared by everyone here): alive or not."""
     state = Path(os.environ.get("MONTEPI_SLURM_STATE", "/run/montepi-slurm.state"))

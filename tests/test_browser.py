@@ -181,22 +181,36 @@ def test_dask_labextension_opens_panes(page):
     assert state["task_stream"] >= 1
 
 
-def test_sidebar_new_cluster_listens_on_127_0_0_1_and_leaves_nothing(page):
+#: The README's ways to start JupyterLab from the lesson's environment: ``./lesson lab`` points DASK_CONFIG at
+#: .dask; the pip route ("Windows, macOS, or any other machine") and the conda route both end in
+#: ``pip install --no-deps -e .`` and ``jupyter lab notebooks/``, with no DASK_CONFIG: there the settings
+#: come from what the install put in {sys.prefix}/etc/dask.
+ROUTES = {"lesson-lab": True, "jupyter-lab-pip-and-conda": False}
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_sidebar_new_cluster_listens_on_127_0_0_1_and_leaves_nothing(page, route):
     """JupyterLab's Dask sidebar "+ NEW" (INSTRUCTORS.md has learners meet it) with the lesson's settings.
 
     Every socket of the new cluster (scheduler and dashboard in the Jupyter
     server, nannies and workers in their own processes) is on 127.0.0.1;
     SHUTDOWN leaves no process, no scratch folder and no dask-scratch-space.
+    Without the lesson's settings, dask-labextension's default cluster would
+    put its dashboard on 0.0.0.0:8787 and leave a dask-scratch-space behind.
     """
     import json
-    import tempfile
+    import sys
 
     import psutil
 
     from support.browser import jupyter_lab
 
-    tmp = Path(tempfile.gettempdir())
-    with jupyter_lab(NOTEBOOKS) as lab:
+    if not ROUTES[route]:  # the settings this route relies on were installed with the package
+        installed = Path(sys.prefix, "etc", "dask", "lesson-labextension.yaml")
+        assert installed.read_text() == (ROOT / ".dask" / "lesson-labextension.yaml").read_text(), (
+            f"{installed} is missing or stale: ./lesson setup (or pip install --no-deps -e .) installs it")
+    with jupyter_lab(NOTEBOOKS, dask_config=ROUTES[route]) as lab:
+        tmp = lab.tmp
         server = psutil.Process(lab.process.pid)
         page.goto(lab.open_url())
         page.locator('.jp-SideBar [data-id="dask-dashboard-launcher"]').click()
@@ -204,7 +218,6 @@ def test_sidebar_new_cluster_listens_on_127_0_0_1_and_leaves_nothing(page):
         listing.wait_for()
         children_before = {p.pid for p in server.children(recursive=True)}
         sockets_before = {c.laddr for c in server.net_connections("inet")}
-        scratch_before = set(tmp.glob("montepi-scratch-*"))
 
         listing.get_by_text("NEW", exact=True).click()
         listing.locator(".dask-ClusterListingItem").first.wait_for(timeout=120_000)
@@ -220,8 +233,8 @@ def test_sidebar_new_cluster_listens_on_127_0_0_1_and_leaves_nothing(page):
         new = [p for p in server.children(recursive=True) if p.pid not in children_before]
         sockets = [c for c in server.net_connections("inet") if c.laddr not in sockets_before]
         sockets += [c for p in new for c in p.net_connections("inet")]
-        shoot(page, "jupyterlab-sidebar-new-cluster.png")
-        scratch = set(tmp.glob("montepi-scratch-*")) - scratch_before
+        shoot(page, f"jupyterlab-sidebar-new-cluster-{route}.png")
+        scratch = set(tmp.glob("montepi-scratch-*"))
 
         page.get_by_title(re.compile(r"^Shutdown ")).first.click()
         deadline = time.monotonic() + 60
@@ -234,17 +247,19 @@ def test_sidebar_new_cluster_listens_on_127_0_0_1_and_leaves_nothing(page):
         alive = [f"{p.pid} {_cmdline(p)[:100]}" for p in alive if _running(p)]
         dashboard_port = int(re.search(r":(\d+)/", link).group(1))
         listening = {c.laddr.port for c in sockets if c.status == psutil.CONN_LISTEN}
+        dask_scratch = list(tmp.rglob("dask-scratch-space")) + list(lab.root.rglob("dask-scratch-space"))
 
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/status", link), link
     assert len(new) >= 2, "the two workers run in processes of their own"
     assert dashboard_port in listening and len(listening) >= 3, (listening, link)  # scheduler, dashboard, workers
-    elsewhere = [c for c in sockets if c.laddr.ip != "127.0.0.1"]
-    assert not elsewhere, f"sockets beyond 127.0.0.1: {elsewhere}"
+    elsewhere = [c for c in sockets if c.status == psutil.CONN_LISTEN and c.laddr.ip != "127.0.0.1"]
+    assert not elsewhere, f"listening beyond 127.0.0.1: {elsewhere}"
+    assert not [c for c in sockets if c.laddr.ip != "127.0.0.1"], f"sockets beyond 127.0.0.1: {sockets}"
     assert len(scratch) == 1, f"a private scratch folder per cluster: {scratch}"
     assert not left, f"the cluster is still listed after SHUTDOWN: {left}"
     assert not alive, f"processes left after SHUTDOWN: {alive}"
     assert not any(p.exists() for p in scratch), f"{scratch} was left behind"
-    assert not (tmp / "dask-scratch-space").exists()
+    assert not dask_scratch, f"dask-scratch-space left: {dask_scratch}"
 
 
 def _running(process) -> bool:

@@ -68,3 +68,30 @@ def test_a_closing_worker_drops_its_cut_off_heartbeat_but_a_running_one_logs_it(
     worker.status = Status.closing
     assert not drop.filter(record(CommClosedError("ConnectionPool closing.")))
     assert drop.filter(record(ValueError("not a connection error")))  # other errors still show
+
+
+def test_the_install_gives_the_sidebar_the_lessons_cluster_without_dask_config(tmp_path):
+    """Every README route ends in ``pip install -e .``, which puts the sidebar settings in {sys.prefix}/etc/dask.
+
+    So JupyterLab's "+ NEW" starts ``montepi.local_cluster`` (127.0.0.1, no dask-scratch-space) even when
+    JupyterLab is started as ``jupyter lab notebooks/``, with no DASK_CONFIG and an empty home.
+    tests/test_browser.py clicks it under each route.
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[1] / ".dask" / "lesson-labextension.yaml"
+    installed = Path(sys.prefix, "etc", "dask", shipped.name)
+    assert installed.exists(), f"{installed} is missing: reinstall with pip install --no-deps -e ."
+    assert installed.read_text() == shipped.read_text(), f"{installed} is stale: reinstall"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("DASK_")}
+    env["HOME"] = str(tmp_path)
+    program = "import dask, json; print(json.dumps(dask.config.get('labextension.factory')))"
+    out = subprocess.run([sys.executable, "-c", program], env=env, cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+    factory = json.loads(out.stdout)
+    assert (factory["module"], factory["class"]) == ("montepi", "local_cluster"), factory
+    assert factory["kwargs"]["host"] == "127.0.0.1", factory

@@ -4,7 +4,8 @@ The package has two rooms and a command beside them; the test and figure
 tooling lives outside it, under ``tests/support/``.
 
 The library: what a learner calls and what workers run.  Data flows
-estimate → checks → plan → backends → kernel, nothing points back up.
+estimate → plan → backends → kernel, nothing points back up; each of them
+checks its input with ``checks``, which imports nothing of the package.
 
     kernel     numbered darts: ``count_inside(start, count, seed)``, the NumPy kernel every backend runs
     kernel_numba  the same darts in a loop compiled by numba (``kernel="numba"``; numba is optional)
@@ -12,12 +13,13 @@ estimate → checks → plan → backends → kernel, nothing points back up.
     plan       exact splits of N darts into blocks, none lost
     darts      the darts themselves, as a NumPy or a dask array
     result     ``Estimate``: π with its standard error
-    checks     input checks shared by ``estimate_pi`` and the command line
+    checks     input checks (one integer validator, one seed rule) shared by every layer and the command line
     estimate   ``estimate_pi``: one entry point for every backend
     backends   serial, threads, pool, dask and distributed runs of a plan
     cluster    ``local_cluster`` (the one way to start a cluster) and ``connect``
     tls        throwaway TLS certificates: a cluster answers only the learner who started it
-    signals    ``quiet_children``: workers never see a terminal's Ctrl-C; the parent stops them
+    signals    ``quiet_children``: workers never see a terminal's Ctrl-C or hang-up; the parent stops them,
+               and pool workers end by themselves when the parent is killed
     guard      a script that starts workers without ``if __name__ == "__main__":`` is told so
     closing    a worker plugin: a cluster closes without a traceback on a busy machine
     timing     ``best_of`` and ``best_of_interleaved``: how the notebooks and the benchmark time things

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import multiprocessing
+import multiprocessing.util
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -22,7 +24,7 @@ from . import kernel as numpy_kernel
 from . import kernel_numba
 from .guard import check_main_guard
 from .plan import Block, Plan
-from .signals import quiet_children
+from .signals import exit_with_parent, quiet_children, start_resource_tracker
 
 Progress = Callable[[int], None] | None
 
@@ -43,10 +45,13 @@ def kernel_functions(kernel: str = "numpy") -> tuple[Callable[[int, int, int], i
     return numpy_kernel.count_inside, numpy_kernel.count_block
 
 
-def _ignore_sigint() -> None:
-    # Ctrl-C is the parent's to handle: it terminates the pool.  Without this,
-    # every worker would also print its own KeyboardInterrupt traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _start_worker(parent: int, leftovers: str | None) -> None:
+    # Ctrl-C and a hang-up are the parent's to handle: it terminates the pool.  Without this, every
+    # worker would also print its own KeyboardInterrupt traceback (or die before the parent can stop it).
+    for name in ("SIGINT", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    exit_with_parent(parent, leftovers)  # and if the parent is killed outright, the workers go too
 
 
 def default_start_method() -> str:
@@ -90,7 +95,10 @@ def run_pool(plan: Plan, seed: int, workers: int, progress: Progress = None,
     context = pool_context(start_method)
     if context.get_start_method() != "fork":  # its workers re-run the main script
         check_main_guard("a pool of processes")
-    executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_sigint)
+    start_resource_tracker()  # before the executor's semaphores start it without SIGHUP blocked
+    leftovers = multiprocessing.util.get_temp_dir() if context.get_start_method() == "forkserver" else None
+    executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                                   initargs=(os.getpid(), leftovers))
     before = set(multiprocessing.active_children())
     finished = False
     try:
@@ -158,8 +166,12 @@ def run_dask(plan: Plan, seed: int, workers: int, progress: Progress = None, bat
 
 
 def run_distributed(plan: Plan, seed: int, client, progress: Progress = None, window: int | None = None,
-                    kernel: str = "numpy") -> int:
+                    kernel: str = "numpy", first_worker_timeout: float | None = None) -> int:
     """Blocks as futures on a dask.distributed cluster.
+
+    With ``first_worker_timeout``, a cluster that has no worker that many
+    seconds after the first blocks were submitted raises
+    :class:`~montepi.cluster.NoWorkers` (its blocks are cancelled).
 
     At most ``window`` blocks are in flight (default 512, and never fewer
     than 4 per worker thread); each finished block makes room for the next.
@@ -169,6 +181,7 @@ def run_distributed(plan: Plan, seed: int, client, progress: Progress = None, wi
     """
     from distributed import as_completed
     from distributed.client import FutureCancelledError
+    from distributed.comm.core import CommClosedError
 
     _, count_block = kernel_functions(kernel)  # each worker compiles (or loads) numba's kernel on its first block
     window = window or max(512, 4 * sum(client.nthreads().values()))
@@ -183,12 +196,18 @@ def run_distributed(plan: Plan, seed: int, client, progress: Progress = None, wi
     in_flight = as_completed([submit(b) for b in itertools.islice(blocks, window)])
     inside = done = 0
     try:
+        if first_worker_timeout is not None:
+            from .cluster import wait_for_workers
+
+            wait_for_workers(client, first_worker_timeout)
         for future in in_flight:
             try:
                 inside += future.result()
-            except FutureCancelledError as error:
-                if error.reason != "scheduler-connection-lost":  # someone cancelled it: not ours to explain
-                    raise
+            except (FutureCancelledError, CommClosedError) as error:
+                # The scheduler's death shows as cancelled futures, or (when it dies while this client
+                # is fetching a result) as the closed connection itself.
+                if getattr(error, "reason", "scheduler-connection-lost") != "scheduler-connection-lost":
+                    raise  # someone cancelled it: not ours to explain
                 raise SchedulerLost(
                     f"lost the connection to the scheduler after {done:_} of {plan.samples:_} darts; "
                     "nothing is wrong with the darts: start the scheduler again and repeat the run "
@@ -201,7 +220,8 @@ def run_distributed(plan: Plan, seed: int, client, progress: Progress = None, wi
             if following is not None:
                 in_flight.add(submit(following))
     except BaseException:
-        client.cancel(list(pending))
+        with contextlib.suppress(CommClosedError):  # with the scheduler gone, there is nothing to cancel
+            client.cancel(list(pending))
         raise
     return inside
 

@@ -4,16 +4,20 @@ Errors are one line on stderr, never a traceback.  Exit status:
 
     0    success
     1    the run failed: a pool worker died, the scheduler was lost mid-run,
-         or stdout was closed before the result could be written
+         or the result could not be written (stdout closed, or its disk full)
     2    input you can fix: a bad argument, --kernel numba without numba, the gpu
          backend without CuPy or a GPU, an unreachable scheduler, something that
          is not a dask scheduler, a bad scheduler file, missing or wrong TLS
          certificates, no workers within --timeout
+    129  hung up (SIGHUP: the terminal or SSH session was closed)
     130  interrupted by Ctrl-C (SIGINT)
     143  stopped by SIGTERM (for instance Slurm's scancel)
 
 Ctrl-C in a terminal reaches every process of the group; the workers montepi
-starts ignore it and this process stops them all.
+starts ignore it and this process stops them all.  A hang-up (SIGHUP) and
+SIGTERM stop it the same way.  Pool workers also end by themselves within a
+second when this process dies without a word (SIGKILL), and the next cluster
+removes a killed run's scratch folder.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from .kernel_cuda import GpuUnavailable, describe_gpu
 from .kernel_numba import NumbaMissing
 from .progress import format_duration, rate_line
 from .result import format_samples
+from .signals import start_resource_tracker
 
 #: Runs expected to take longer than this (seconds) are announced before they start.
 ANNOUNCE_AFTER = 60.0
@@ -131,6 +136,14 @@ class _Terminated(BaseException):
     """SIGTERM arrived: stop like Ctrl-C, so pools and clusters are shut down."""
 
 
+class _HungUp(_Terminated):
+    """SIGHUP arrived (the terminal or SSH session closed): stop like SIGTERM."""
+
+
+#: The exit status of each way to be stopped: 128 + the signal's number, as a shell reports it.
+STOP_STATUS = {KeyboardInterrupt: 130, _HungUp: 129, _Terminated: 143}
+
+
 class _Insist:
     """Signal handlers that stop the run, and keep raising until ``main()`` has caught the stop.
 
@@ -174,14 +187,17 @@ def main(argv: list[str] | None = None) -> int:
     previous = {}
     insist = _Insist()
     if threading.current_thread() is threading.main_thread():
-        previous = {signal.SIGINT: signal.signal(signal.SIGINT, insist.handler(KeyboardInterrupt)),
-                    signal.SIGTERM: signal.signal(signal.SIGTERM, insist.handler(_Terminated))}
+        stops = {signal.SIGINT: KeyboardInterrupt, signal.SIGTERM: _Terminated}
+        if hasattr(signal, "SIGHUP"):  # not on Windows
+            stops[signal.SIGHUP] = _HungUp
+        previous = {signum: signal.signal(signum, insist.handler(stop)) for signum, stop in stops.items()}
     try:
         return _run(build_parser(), argv)
     except (KeyboardInterrupt, _Terminated) as stop:
         insist.caught()
-        _say("montepi: interrupted; stopped all workers")
-        return 130 if isinstance(stop, KeyboardInterrupt) else 143
+        with contextlib.suppress(OSError):  # after a hang-up, stderr may be a terminal that is gone
+            _say("montepi: interrupted; stopped all workers")
+        return STOP_STATUS[type(stop)]
     finally:  # called from Python (a test, a notebook), leave the caller's handlers as they were
         insist.caught()
         for signum, handler in previous.items():
@@ -189,15 +205,34 @@ def main(argv: list[str] | None = None) -> int:
                 signal.signal(signum, handler)
 
 
-def _run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
+def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """``parser.parse_args``, refusing what argparse lets through: ``--samples=--`` and empty addresses.
+
+    argparse reads a lone ``--`` as the end of the options and hands the option an empty list,
+    without calling its ``type``.
+    """
     args = parser.parse_args(argv)
+    for action in parser._actions:
+        value = getattr(args, action.dest, None)
+        if action.option_strings and isinstance(value, list):
+            parser.error(f"argument {'/'.join(action.option_strings)}: expected a value, got '--'")
+    if args.scheduler is not None and not args.scheduler.strip():
+        parser.error("argument --scheduler: expected an address such as tcp://127.0.0.1:8786, got ''")
+    if args.scheduler_file is not None and not args.scheduler_file.strip():
+        parser.error("argument --scheduler-file: expected the path of a scheduler file, got ''")
+    return args
+
+
+def _run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
+    args = _parse(parser, argv)
     try:  # the rules are estimate_pi's; checked before --dry-run, which does not call it
         check_backend_options(args.backend, workers=args.workers,
-                              cluster_given=bool(args.scheduler or args.scheduler_file), kernel=args.kernel)
+                              cluster_given=args.scheduler is not None or args.scheduler_file is not None,
+                              kernel=args.kernel)
     except ValueError as error:
         parser.error(str(error))
     certificates = {"ca_file": args.tls_ca_file, "cert": args.tls_cert, "key": args.tls_key}
-    if any(certificates.values()) and not (args.scheduler or args.scheduler_file):
+    if any(certificates.values()) and args.scheduler is None and args.scheduler_file is None:
         parser.error("--tls-ca-file, --tls-cert and --tls-key go with --scheduler or --scheduler-file")
     workers = args.workers or (1 if args.backend == "serial" else available_cores())
     try:  # a Ctrl-C while the probe runs (or numba compiles) is main()'s, like any other
@@ -215,6 +250,8 @@ def _run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
         _say(f"montepi: error: {error}")
         return 2
     talk = not (args.quiet or args.json)
+    if talk or args.backend in ("pool", "distributed"):
+        start_resource_tracker()  # before the rate line's lock (a semaphore) starts it: a hang-up would kill it
     try:
         with contextlib.ExitStack() as stack:
             client = None
@@ -223,7 +260,7 @@ def _run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
 
                 # Its log lines (a lost connection, retries) would be tracebacks: this command says it in one line.
                 stack.enter_context(silence_logging_cmgr(logging.CRITICAL + 1))
-                if args.scheduler or args.scheduler_file:
+                if args.scheduler is not None or args.scheduler_file is not None:
                     security = tls.security(**certificates) if any(certificates.values()) else None
                     client = stack.enter_context(connect(args.scheduler, scheduler_file=args.scheduler_file,
                                                          timeout=args.timeout or CONNECT_TIMEOUT,
@@ -244,17 +281,21 @@ def _run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
 
 
 def _write(line: str) -> int:
-    """Print the result; a closed stdout (``| head -c0``) is one line on stderr and exit 1, not a traceback.
+    """Print the result; a closed stdout (``| head -c0``) or a full disk (``>/dev/full``) is one line on stderr
+    and exit 1, not a traceback.
 
-    The recipe of the Python documentation's "Note on SIGPIPE".
+    The recipe of the Python documentation's "Note on SIGPIPE", for every write error.
     """
     try:
         print(line)
         sys.stdout.flush()  # inside the try, so that a broken pipe is found here
-    except BrokenPipeError:
+    except OSError as error:
         # Python flushes stdout again at exit: point it at devnull so that this does not fail too.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        _say("montepi: error: stdout was closed before the result could be written")
+        if isinstance(error, BrokenPipeError):
+            _say("montepi: error: stdout was closed before the result could be written")
+        else:
+            _say(f"montepi: error: could not write the result to stdout ({error.strerror or error})")
         return 1
     return 0

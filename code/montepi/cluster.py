@@ -10,7 +10,8 @@
   local user sends it, as you.  ``Client(cluster)`` picks the certificates up.
 * Worker scratch space goes to a temporary directory (mode 0700) that is
   removed on close, never to a ``dask-scratch-space`` folder in your working
-  directory.
+  directory; the next cluster removes those of killed processes
+  (:func:`sweep_stale_scratch`).
 
 distributed starts its workers with ``spawn``: a *script* that starts a
 cluster needs the ``if __name__ == "__main__":`` guard.  Notebooks do not.
@@ -25,6 +26,7 @@ import functools
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -33,7 +35,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .checks import check_timeout
+from .checks import MAX_WORKERS, check_timeout, whole_number
 from .guard import check_main_guard
 from .signals import quiet_children
 from .tls import CertificatesMissing
@@ -46,6 +48,36 @@ class SchedulerUnreachable(ConnectionError):
     """No scheduler answered at the given address or scheduler file."""
 
 
+#: A scratch folder's name: ``montepi-scratch-<pid of the process that owns it>-<random>``.
+SCRATCH_NAME = re.compile(r"montepi-scratch-(\d+)-[^/]+")
+
+
+def sweep_stale_scratch(folder: str | Path | None = None) -> list[Path]:
+    """Remove the scratch folders of this user whose owning process is gone; return them.
+
+    A cluster removes its scratch folder when it closes, but not when its process is killed
+    (SIGKILL, or a SIGHUP in the middle of a start).  Each folder's name holds its owner's pid, so
+    the next cluster started by the same user (in ``folder``, the temporary directory by default)
+    removes the leftovers.  Folders of other users, and of processes still running, stay.
+    """
+    import stat
+
+    import psutil
+
+    removed = []
+    for path in Path(folder or tempfile.gettempdir()).glob("montepi-scratch-*"):
+        match = SCRATCH_NAME.fullmatch(path.name)
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        mine = not hasattr(os, "getuid") or info.st_uid == os.getuid()
+        if match and mine and stat.S_ISDIR(info.st_mode) and not psutil.pid_exists(int(match[1])):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 @functools.cache
 def _scratch_cluster_class() -> type:
     """``distributed.LocalCluster`` owning a private scratch directory (made on first use: dask imports slowly)."""
@@ -55,7 +87,8 @@ def _scratch_cluster_class() -> type:
         """A ``LocalCluster`` whose scratch space is a private temporary folder, removed when it closes."""
 
         def __init__(self, **options) -> None:
-            scratch = tempfile.mkdtemp(prefix="montepi-scratch-")
+            sweep_stale_scratch()
+            scratch = tempfile.mkdtemp(prefix=f"montepi-scratch-{os.getpid()}-")
             # Removed on close, or at the latest when the object is collected or Python exits.
             self._remove_scratch = weakref.finalize(self, shutil.rmtree, scratch, ignore_errors=True)
             # The scheduler has a scratch directory of its own; without its local_directory it makes
@@ -125,6 +158,7 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
     """
     from .closing import QuietClose
 
+    workers = whole_number(workers, "workers", minimum=0, maximum=MAX_WORKERS)  # 0: a scheduler alone
     options = dict(
         n_workers=workers,
         threads_per_worker=1,
@@ -159,40 +193,113 @@ def _scheduler_answers(address: str, timeout: float, security=None) -> None:
         thread.submit(asyncio.run, probe()).result(timeout + 1)
 
 
+#: The largest scheduler file read: `dask scheduler` writes a few hundred bytes.  Anything bigger (or
+#: ``/dev/zero``) is not one, and is refused before it can fill the memory.
+MAX_SCHEDULER_FILE = 1 << 20
+
+
 def _address_in(path: Path) -> str:
-    """The scheduler address written in a scheduler file, or :class:`SchedulerUnreachable` saying what is wrong."""
-    where = f"scheduler file {str(path)!r}"
-    if path.is_dir():
-        raise SchedulerUnreachable(f"{where} is a directory, not the JSON file that "
-                                   "`dask scheduler --scheduler-file PATH` writes")
-    if not path.exists():
-        raise SchedulerUnreachable(f"{where} does not exist; is the scheduler running, and is the path right?")
+    """The scheduler address written in a scheduler file, or :class:`SchedulerUnreachable` saying what is wrong.
+
+    Only a regular file is read, opened without blocking (a FIFO would block ``open()`` for ever,
+    whatever the timeout), and at most ``MAX_SCHEDULER_FILE`` bytes of it.
+    """
+    import errno
+    import stat
+
+    where = f"scheduler file {_shown(str(path))}"
     try:
-        content = json.loads(path.read_text())
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
+        if error.errno == errno.ENOENT:
+            raise SchedulerUnreachable(f"{where} does not exist; is the scheduler running, "
+                                       "and is the path right?") from None
+        if error.errno == errno.EISDIR:
+            raise SchedulerUnreachable(f"{where} is a directory, not the JSON file that "
+                                       "`dask scheduler --scheduler-file PATH` writes") from None
         raise SchedulerUnreachable(f"{where} cannot be read ({error.strerror or error})") from None
-    except ValueError:
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        what = "a directory," if stat.S_ISDIR(mode) else "not a regular file (a pipe, socket or device), so"
+        raise SchedulerUnreachable(f"{where} is {what} not the JSON file that "
+                                   "`dask scheduler --scheduler-file PATH` writes")
+    with os.fdopen(descriptor, "rb") as file:
+        try:
+            data = file.read(MAX_SCHEDULER_FILE + 1)
+        except OSError as error:
+            raise SchedulerUnreachable(f"{where} cannot be read ({error.strerror or error})") from None
+    if len(data) > MAX_SCHEDULER_FILE:
+        raise SchedulerUnreachable(f"{where} is over {MAX_SCHEDULER_FILE // 1024} KiB, too big for a scheduler "
+                                   "file (`dask scheduler` writes a few hundred bytes)")
+    try:
+        content = json.loads(data)
+    except (ValueError, RecursionError):  # RecursionError: brackets nested deeper than Python's stack
         raise SchedulerUnreachable(f"{where} is not JSON, so not a scheduler file") from None
     address = content.get("address") if isinstance(content, dict) else None
     if not isinstance(address, str) or "://" not in address:
-        raise SchedulerUnreachable(f"{where} has no scheduler address (its \"address\" is {address!r}; "
+        raise SchedulerUnreachable(f"{where} has no scheduler address (its \"address\" is {_shown(address)}; "
                                    "expected text such as \"tcp://127.0.0.1:8786\")")
     return address
 
 
-def _tcp_accepts(address: str, timeout: float) -> bool:
-    """Whether anything accepts a TCP connection at a ``tcp://`` or ``tls://`` address (True for other kinds)."""
-    from distributed.comm.addressing import parse_address, parse_host_port
+def _shown(value: object) -> str:
+    """``repr(value)`` cut to a readable length: a 300-character path or address is not a message."""
+    text = repr(value)
+    return text if len(text) <= 100 else f"{text[:60]}…{text[-30:]}"
 
-    scheme, location = parse_address(address)
-    if scheme not in ("tcp", "tls"):
-        return True
-    host, port = parse_host_port(location)
+
+#: What ``connect`` can reach: plain TCP and TLS (``security=``).  ``inproc://`` lives inside one
+#: process, ``ucx://`` needs UCX, which the lesson does not install.
+SCHEMES = ("tcp", "tls")
+
+
+def _check_address(address: str) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` of a scheduler address, or :class:`SchedulerUnreachable` saying what is wrong."""
+    from distributed.comm.addressing import parse_address
+
+    shown = _shown(address)
+    if not address.strip():
+        raise SchedulerUnreachable("the scheduler address is empty; give one such as tcp://127.0.0.1:8786")
+    try:
+        scheme, location = parse_address(address)
+    except ValueError:
+        raise SchedulerUnreachable(f"{shown} is not a scheduler address; expected one such as "
+                                   "tcp://127.0.0.1:8786") from None
+    if scheme == "inproc":
+        raise SchedulerUnreachable(f"{shown} is an in-process address: it exists only inside the Python process "
+                                   "that made it; give the scheduler's tcp:// address")
+    if scheme not in SCHEMES:
+        raise SchedulerUnreachable(f"{shown}: montepi reaches schedulers over tcp:// (or tls:// with security=), "
+                                   f"not {scheme}://")
+    host, colon, port_text = location.rpartition(":")
+    if not colon or host.startswith("[") != host.endswith("]"):  # no port: "tcp://host", "tcp://[::1]"
+        host, port_text = location, ""
+    host = host.strip("[]")
+    if not host:
+        raise SchedulerUnreachable(f"{shown} names no host; expected one such as tcp://127.0.0.1:8786")
+    if not port_text.isdecimal() or not 1 <= int(port_text) <= 65535:
+        given = repr(port_text) if port_text else "none given"
+        raise SchedulerUnreachable(f"{shown} has no valid port ({given}): a TCP port is a number "
+                                   "from 1 to 65535 (dask scheduler's is 8786 unless it was given another)")
+    return scheme, host, int(port_text)
+
+
+def _tcp_reach(host: str, port: int, timeout: float) -> str | None:
+    """``None`` if something accepts a TCP connection at ``host:port`` within ``timeout`` s, else what failed."""
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as error:
+        return f"the host {host!r} could not be resolved ({getattr(error, 'strerror', None) or error})"
     try:
         socket.create_connection((host, port), timeout=timeout).close()
-    except OSError:
-        return False
-    return True
+    except ConnectionRefusedError:
+        return f"nothing listens on port {port} of {host}"
+    except TimeoutError:
+        return f"nothing answered within {timeout:g} s"
+    except OSError as error:
+        return error.strerror or type(error).__name__
+    return None
 
 
 def connect(address: str | None = None, *, scheduler_file: str | Path | None = None,
@@ -214,23 +321,22 @@ def connect(address: str | None = None, *, scheduler_file: str | Path | None = N
             raise SchedulerUnreachable("the scheduler file path is empty; give the path of the JSON file "
                                        "that `dask scheduler --scheduler-file PATH` writes")
         address = _address_in(Path(scheduler_file))
-        where = f"scheduler file {str(scheduler_file)!r} ({address})"
-        source = f" (from scheduler file {str(scheduler_file)!r})"
+        where = f"scheduler file {_shown(str(scheduler_file))} ({_shown(address)})"
+        source = f" (from scheduler file {_shown(str(scheduler_file))})"
     elif not isinstance(address, str):
         raise TypeError(f"address must be text such as 'tcp://127.0.0.1:8786', got {type(address).__name__} "
                         f"{address!r}")
     else:
-        where, source = f"scheduler at {address!r}", ""
+        where, source = f"scheduler at {_shown(address)}", ""
+    _, host, port = _check_address(address)
     if address.startswith("tls://") and security is None:
         security = _certificates_for(address, scheduler_file)
-    try:
-        if not _tcp_accepts(address, timeout):
-            raise ConnectionRefusedError
-    except (OSError, ValueError) as error:
+    failure = _tcp_reach(host, port, timeout)
+    if failure is not None:
         raise SchedulerUnreachable(
-            f"could not reach the {where} within {timeout:g} s ({type(error).__name__}); "
+            f"could not reach the {where}: {failure}; "
             "check that `dask scheduler` is running and the address is right"
-        ) from None
+        )
     try:
         _scheduler_answers(address, timeout, security)
         return Client(address, timeout=timeout, security=security)

@@ -7,11 +7,9 @@ either: only the import and the container change.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from .checks import check_samples, check_seed
+from .checks import MAX_SAMPLES, check_samples, check_seed, whole_number
 from .kernel import generator_at
 
 
@@ -32,6 +30,7 @@ def darts(samples: int, seed: int = 2017, chunks: int | str | None = None):
     for 10**7, not for 10**10).  With ``chunks`` (darts per chunk, or
     ``"auto"``) it is a lazy ``dask.array`` of the same darts whose chunks are
     made on demand, so it never needs more than a few chunks of memory.
+    ``chunks`` follows the rule of ``chunk`` in ``estimate_pi`` (:func:`montepi.checks.whole_number`).
     """
     samples, seed = check_samples(samples), check_seed(seed)
     if chunks is None:
@@ -39,12 +38,7 @@ def darts(samples: int, seed: int = 2017, chunks: int | str | None = None):
     import dask.array as da
 
     if not (isinstance(chunks, str) and chunks == "auto"):
-        if isinstance(chunks, bool) or not isinstance(chunks, numbers.Integral):
-            raise TypeError(f"chunks must be a positive number of darts or 'auto', got {type(chunks).__name__} "
-                            f"{chunks!r}")
-        if chunks < 1:
-            raise ValueError(f"chunks must be a positive number of darts or 'auto', got {chunks!r}")
-        chunks = int(chunks)
+        chunks = whole_number(chunks, "chunks", minimum=1, maximum=MAX_SAMPLES)
     normal = da.core.normalize_chunks((chunks, 2), shape=(samples, 2), dtype=np.float64)
     return da.map_blocks(
         _dask_block,

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from . import backends, checks, kernel_cuda
 from .cluster import CONNECT_TIMEOUT, client_for, wait_for_workers
 from .plan import default_chunk, plan_blocks
 from .result import Estimate
+
+
+@contextlib.contextmanager
+def _scheduler_lost_on(*errors: type[BaseException]) -> Iterator[None]:
+    """A connection closed outside the dart loop (waiting for workers, closing) is the same lost scheduler."""
+    try:
+        yield
+    except errors:
+        raise backends.SchedulerLost("lost the connection to the scheduler; start the scheduler again and "
+                                     "repeat the run (same seed, same count)") from None
 
 
 def available_cores() -> int:
@@ -31,7 +43,7 @@ def estimate_pi(
     scheduler: str | None = None,
     scheduler_file: str | Path | None = None,
     start_method: str | None = None,
-    timeout: float = CONNECT_TIMEOUT,
+    timeout: float | None = None,
     progress: backends.Progress = None,
     kernel: str = "numpy",
 ) -> Estimate:
@@ -53,10 +65,19 @@ def estimate_pi(
         Without CuPy or a GPU, ``"gpu"`` raises ``GpuUnavailable`` (a
         ``ValueError``) saying which is missing.
     workers
-        Processes or threads to use; defaults to the available cores.
+        Processes or threads to use; defaults to the available cores.  With
+        ``client``, ``scheduler`` or ``scheduler_file`` the cluster brings its
+        own workers, and ``workers`` is refused rather than ignored.
     timeout
         Seconds to wait for the scheduler at ``scheduler``/``scheduler_file``
-        to answer, and then for it to have a worker.
+        to answer, and then for the cluster, however it was reached
+        (``client`` too), to have a worker.  Without it: 5 s for each wait
+        with ``scheduler``/``scheduler_file``; with ``client``, as long as it
+        takes, because an adaptive cluster (``cluster.adapt(minimum=0)``)
+        starts its workers only once the work has been submitted, and a
+        batch job may wait long in the queue.
+    progress
+        ``None``, or a function called with each finished block's number of darts.
     kernel
         ``"numpy"`` (default) or ``"numba"``: the same darts and the same
         count, numba's compiled loop being faster per core.  numba is
@@ -71,11 +92,16 @@ def estimate_pi(
         workers = checks.check_workers(workers)
     if chunk is not None:
         chunk = checks.check_chunk(chunk)
+    if scheduler is not None and scheduler_file is not None:
+        raise ValueError("give scheduler or scheduler_file, not both: they name the same scheduler two ways")
+    if client is not None and (scheduler is not None or scheduler_file is not None):
+        raise ValueError("give client, or scheduler/scheduler_file, not both")
     checks.check_backend_options(backend, workers=workers, start_method=start_method,
-                                 cluster_given=client is not None or bool(scheduler or scheduler_file),
+                                 cluster_given=any(x is not None for x in (client, scheduler, scheduler_file)),
                                  kernel=kernel)
-    timeout = checks.check_timeout(timeout)
+    reach = CONNECT_TIMEOUT if timeout is None else checks.check_timeout(timeout)
     kernel = checks.check_kernel(kernel)
+    checks.check_progress(progress)
     if backend == "gpu":
         kernel = "cuda"
         kernel_cuda.compile_kernel()  # CuPy and a GPU here? compiled before timing
@@ -88,6 +114,8 @@ def estimate_pi(
         if not isinstance(client, Client):
             raise TypeError(f"client must be a distributed.Client, got {type(client).__name__} {client!r}; "
                             "for an address, use scheduler=")
+        if client.status in ("closing", "closed"):
+            raise ValueError("client is closed; make a new Client (or leave client out to start a cluster)")
 
     began = time.perf_counter()
     if backend == "gpu":
@@ -95,13 +123,18 @@ def estimate_pi(
         plan = plan_blocks(samples, chunk=chunk or kernel_cuda.LAUNCH_DARTS)
         inside = kernel_cuda.run_gpu(plan, seed, progress)
     elif backend == "distributed":
-        with client_for(client=client, address=scheduler, scheduler_file=scheduler_file,
-                        workers=workers or available_cores(), timeout=timeout) as active:
-            if client is None and (scheduler or scheduler_file):
-                wait_for_workers(active, timeout)  # a scheduler with no workers would wait silently for ever
+        from distributed.comm.core import CommClosedError
+
+        with _scheduler_lost_on(CommClosedError), client_for(
+                client=client, address=scheduler, scheduler_file=scheduler_file,
+                workers=workers or available_cores(), timeout=reach) as active:
+            if scheduler is not None or scheduler_file is not None:
+                wait_for_workers(active, reach)  # a scheduler with no workers would wait silently for ever
             workers = len(active.nthreads()) or workers or 1
             plan = plan_blocks(samples, chunk=chunk or default_chunk(samples, workers))
-            inside = backends.run_distributed(plan, seed, active, progress, kernel=kernel)
+            # A client's cluster is waited for once the work is submitted: an adaptive one scales up for it.
+            inside = backends.run_distributed(plan, seed, active, progress, kernel=kernel,
+                                              first_worker_timeout=timeout if client is not None else None)
     else:
         workers = 1 if backend == "serial" else workers or available_cores()
         plan = plan_blocks(samples, chunk=chunk or default_chunk(samples, workers))

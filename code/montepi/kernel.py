@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .plan import whole
+from .checks import check_seed, whole_number
 
 #: Darts per buffer: 2**16 darts are 1 MiB of float64 (1.6 MiB with the radii and
 #: flags), large enough that NumPy's per-call overhead (microseconds) is small
@@ -39,8 +39,12 @@ BLOCK_DARTS = 2**16
 
 
 def generator_at(start: int, seed: int) -> np.random.Generator:
-    """A generator whose next two numbers are dart ``start``'s coordinates."""
-    bit_generator = np.random.PCG64(seed)
+    """A generator whose next two numbers are dart ``start``'s coordinates.
+
+    Every kernel and ``darts`` start here, so the seed rule of :func:`montepi.checks.check_seed`
+    (0 to 2**128 - 1) holds for all of them, as it does for ``estimate_pi``.
+    """
+    bit_generator = np.random.PCG64(check_seed(seed))
     bit_generator.advance(2 * start)
     return np.random.Generator(bit_generator)
 
@@ -53,7 +57,8 @@ def count_inside(start: int, count: int, seed: int) -> int:
     place and counted, so a block of 10**10 darts needs the same ~2 MiB as a
     block of 10**5.
     """
-    start, count, seed = whole(start, "start", 0), whole(count, "count", 0), whole(seed, "seed", 0)
+    start = whole_number(start, "start", minimum=0, text=False)
+    count = whole_number(count, "count", minimum=0, text=False)
     rng = generator_at(start, seed)
     size = min(count, BLOCK_DARTS)
     xy = np.empty((size, 2))

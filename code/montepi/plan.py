@@ -10,9 +10,10 @@ even 10**18 darts need no memory.
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple, overload
+
+from .checks import whole_number
 
 #: Smallest and largest default block, in darts.  Blocks below ~1e6 darts pay
 #: more in task overhead than they compute; blocks above ~6.7e7 darts (about
@@ -35,7 +36,8 @@ class Plan(Sequence[Block]):
     """``samples`` darts split into ``nblocks`` contiguous blocks, none lost."""
 
     def __init__(self, samples: int, nblocks: int) -> None:
-        samples, nblocks = whole(samples, "samples", 1), whole(nblocks, "nblocks", 1)
+        samples = whole_number(samples, "samples", minimum=1, text=False)
+        nblocks = whole_number(nblocks, "nblocks", minimum=1, text=False)
         if nblocks < 1 or nblocks > samples:
             raise ValueError(f"cannot split {samples} darts into {nblocks} blocks")
         self.samples = samples
@@ -76,31 +78,17 @@ def default_chunk(samples: int, workers: int) -> int:
     return min(MAX_DEFAULT_CHUNK, max(MIN_DEFAULT_CHUNK, per_task))
 
 
-def whole(value: object, name: str, minimum: int) -> int:
-    """``value`` as an int (Python's or NumPy's integers), or a ``TypeError``/``ValueError`` naming ``name``.
-
-    The kernel and the planner check their own arguments (they sit below
-    :mod:`montepi.checks`, which speaks to users and accepts text).
-    """
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
-        raise TypeError(f"{name} must be an integer (int or NumPy integer), got {type(value).__name__} {value!r}")
-    number = operator.index(value)
-    if number < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {number}")
-    return number
-
-
 def plan_blocks(samples: int, *, parts: int | None = None, chunk: int | None = None) -> Plan:
     """Split ``samples`` darts into ``parts`` blocks, or blocks of at most ``chunk``.
 
     With neither, the whole run is one block.  Every dart is in exactly one
     block: ``sum(b.count for b in plan) == samples``.
     """
-    samples = whole(samples, "samples", 1)
+    samples = whole_number(samples, "samples", minimum=1, text=False)
     if parts is not None and chunk is not None:
         raise ValueError("give parts or chunk, not both")
     if parts is not None:
-        parts = whole(parts, "parts", 1)
+        parts = whole_number(parts, "parts", minimum=1, text=False)
     if chunk is not None:
-        parts = -(-samples // whole(chunk, "chunk", 1))
+        parts = -(-samples // whole_number(chunk, "chunk", minimum=1, text=False))
     return Plan(samples, min(parts or 1, samples))

@@ -6,23 +6,33 @@ those would print its own ``KeyboardInterrupt`` traceback, and a signal
 that lands while a cluster is still starting leaves it half made.  The
 parent handles Ctrl-C by stopping them all, so:
 
-* children are started with SIGINT blocked, and keep it blocked: the signal
+* children are started with SIGINT and SIGHUP blocked, and keep them blocked: the signal
   mask is inherited by every thread and process started from this thread,
   which also covers a forkserver still importing NumPy (the standard
   library's ``resource_tracker`` starts its process the same way);
-* in the main thread, SIGINT and SIGTERM that arrive while children start
-  are held and raised as soon as they are up, so ``with``/``finally`` blocks
-  see a whole cluster or pool, and close it.
+* in the main thread, SIGINT, SIGTERM and SIGHUP that arrive while children
+  start are held and raised as soon as they are up, so ``with``/``finally``
+  blocks see a whole cluster or pool, and close it;
+* a parent killed outright (SIGKILL) stops nobody: :func:`exit_with_parent`
+  makes a worker end by itself when its parent is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import select
+import shutil
 import signal
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
-_HELD = (signal.SIGINT, signal.SIGTERM)
+#: Held while children start: Ctrl-C, SIGTERM and a hang-up (not on Windows).
+_HELD = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+#: Blocked in children for good: a terminal's Ctrl-C and hang-up reach the whole group; the parent
+#: handles both by stopping its children.
+_BLOCKED = {s for s in _HELD if s != signal.SIGTERM}
 
 
 @contextlib.contextmanager
@@ -41,10 +51,8 @@ def quiet_children() -> Iterator[None]:
     if can_mask:
         # multiprocessing starts its resource tracker with SIGINT blocked and then *unblocks* SIGINT in
         # the starting thread: start it first, so that it cannot undo the mask below.
-        from multiprocessing import resource_tracker
-
-        resource_tracker.ensure_running()
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if can_mask else None
+        start_resource_tracker()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCKED) if can_mask else None
     try:
         yield
     finally:
@@ -55,3 +63,55 @@ def quiet_children() -> Iterator[None]:
         if arrived:
             number, frame = arrived[0]
             previous[number](number, frame)
+
+
+def start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker, if not yet running, so that a hang-up cannot kill it.
+
+    The tracker ignores SIGINT and SIGTERM itself, but not SIGHUP: a terminal's hang-up to the group
+    would kill it, the next semaphore would relaunch it with a traceback per semaphore, and the pool's
+    semaphores would be left behind.  So it starts with SIGHUP blocked, a mask kept across exec.  Call
+    this before anything makes a semaphore (a pool, tqdm's lock), which starts the tracker otherwise.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        return
+    from multiprocessing import resource_tracker
+
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCKED - {signal.SIGINT})
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def exit_with_parent(parent: int, leftovers: str | None = None, poll: float = 0.25) -> None:
+    """End this process as soon as process ``parent`` has ended, however it ended (SIGKILL included).
+
+    Called in each pool worker: a worker of a parent that was killed would otherwise wait for work
+    for ever, and keep the forkserver and the resource tracker (and with them ``/tmp/pymp-*`` and
+    the pool's semaphores) alive.  A daemon thread waits on a pidfd (Linux; it becomes readable
+    when the process ends) or polls.  ``leftovers``, the parent's ``pymp-*`` folder, is removed
+    first, because its owner can no longer do it; once every worker has gone, the forkserver and
+    the resource tracker see their pipes close, end, and unlink the semaphores.
+    """
+    import psutil
+
+    try:
+        watched = psutil.Process(parent)
+    except psutil.NoSuchProcess:
+        watched = None
+
+    def wait() -> None:
+        if watched is not None:
+            try:
+                pidfd = os.pidfd_open(parent)
+            except (AttributeError, OSError):  # not Linux, or a kernel older than 5.3
+                while watched.is_running():  # is_running() also notices a recycled pid
+                    threading.Event().wait(poll)
+            else:
+                select.select([pidfd], [], [])
+        if leftovers and Path(leftovers).name.startswith("pymp-"):
+            shutil.rmtree(leftovers, ignore_errors=True)
+        os._exit(1)
+
+    threading.Thread(target=wait, name="montepi-exit-with-parent", daemon=True).start()

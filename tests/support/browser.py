@@ -162,6 +162,8 @@ class Lab:
     token: str
     root: Path
     process: subprocess.Popen
+    #: The server's TMPDIR: a private one, so that what it leaves there can only be its own.
+    tmp: Path
 
     def api(self, path: str, method: str = "GET") -> bytes:
         """Call the Jupyter REST API (``path`` like ``/api/kernels``)."""
@@ -186,11 +188,15 @@ LAB_SETTINGS = {
 
 
 @contextlib.contextmanager
-def jupyter_lab(notebooks: Path, *, timeout: float = 60.0, log: Path | None = None) -> Iterator[Lab]:
-    """JupyterLab serving a temporary *copy* of ``notebooks``, with its own home and settings.
+def jupyter_lab(notebooks: Path, *, timeout: float = 60.0, log: Path | None = None,
+                dask_config: bool = True) -> Iterator[Lab]:
+    """JupyterLab serving a temporary *copy* of ``notebooks``, with its own home, settings and TMPDIR.
 
     The copy means autosave never touches the repository; the temporary home
     and settings mean no workspace, setting or history leaks in or out.
+    ``dask_config``: point ``DASK_CONFIG`` at the repository's ``.dask`` as
+    ``./lesson lab`` does; without it, no ``DASK_*`` variable is passed on, as
+    when a learner runs ``jupyter lab notebooks/`` (the README's pip and conda routes).
     """
     tmp = Path(tempfile.mkdtemp(prefix="montepi-lab-"))
     root = tmp / "notebooks"
@@ -201,15 +207,21 @@ def jupyter_lab(notebooks: Path, *, timeout: float = 60.0, log: Path | None = No
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
     env = dict(os.environ)
+    if not dask_config:
+        env = {name: value for name, value in env.items() if not name.startswith("DASK_")}
+    private_tmp = tmp / "tmp"
+    private_tmp.mkdir()
     env.update(
+        TMPDIR=str(private_tmp),
         HOME=str(tmp / "home"),
         JUPYTER_CONFIG_DIR=str(tmp / "config"),
         JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
         IPYTHONDIR=str(tmp / "ipython"),
         JUPYTERLAB_SETTINGS_DIR=str(settings),
         JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
-        DASK_CONFIG=env.get("DASK_CONFIG", str(REPO / ".dask")),
     )
+    if dask_config:
+        env["DASK_CONFIG"] = env.get("DASK_CONFIG", str(REPO / ".dask"))
     (tmp / "home").mkdir()
     from distributed.utils import open_port
 
@@ -237,7 +249,7 @@ def jupyter_lab(notebooks: Path, *, timeout: float = 60.0, log: Path | None = No
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    lab = Lab(url=f"http://127.0.0.1:{port}", token=token, root=root, process=process)
+    lab = Lab(url=f"http://127.0.0.1:{port}", token=token, root=root, process=process, tmp=private_tmp)
     try:
         deadline = time.monotonic() + timeout
         while True:

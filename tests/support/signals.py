@@ -15,13 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 #: The signals the tests send; a child gets the default disposition for each.
-SENT = (signal.SIGINT, signal.SIGTERM)
+SENT = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def default_dispositions() -> None:
-    """For ``subprocess.Popen(preexec_fn=...)``: the child starts with the default SIGINT and SIGTERM."""
+    """For ``subprocess.Popen(preexec_fn=...)``: the child starts with the default SIGINT, SIGTERM and SIGHUP,
+    none of them blocked (a mask is inherited too)."""
     for signum in SENT:
         signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, SENT)
 
 
 def ignored_signals(pid: int) -> set[int]:

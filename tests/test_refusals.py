@@ -116,7 +116,7 @@ def test_a_huge_fraction_is_refused_not_an_overflow(name):
 def test_a_closed_client_is_named():
     from distributed import Client
 
-    with local_cluster(1, processes=False, protocol="tcp") as cluster:
+    with local_cluster(1, processes=False) as cluster:
         client = Client(cluster)
         client.close()
         with pytest.raises(ValueError, match="client is closed"):
@@ -138,7 +138,7 @@ def test_a_fifo_as_scheduler_file_is_refused_at_once(tmp_path):
 def test_the_timeout_bounds_a_client_whose_cluster_has_no_workers():
     from distributed import Client
 
-    with (local_cluster(0, processes=False, protocol="tcp") as cluster, Client(cluster) as client,
+    with (local_cluster(0, processes=False) as cluster, Client(cluster) as client,
           pytest.raises(montepi.cluster.NoWorkers, match=r"has no workers \(waited 2 s\)")):
         estimate_pi(1000, backend="distributed", client=client, timeout=2)
 
@@ -149,7 +149,7 @@ def test_an_adaptive_cluster_at_zero_workers_scales_up_for_the_work(timeout):
     (notebook 06's ``adapt(minimum=0)``); without a timeout it waits as long as that takes."""
     from distributed import Client
 
-    with local_cluster(0, processes=False, protocol="tcp") as cluster, Client(cluster) as client:
+    with local_cluster(0, processes=False) as cluster, Client(cluster) as client:
         cluster.adapt(minimum=0, maximum=1, interval="100ms")
         assert not client.nthreads()
         result = estimate_pi(10**5, backend="distributed", client=client, timeout=timeout)
@@ -223,7 +223,7 @@ def test_parameters_that_would_be_dropped_are_named(tmp_path):
         estimate_pi(10, backend="distributed", scheduler="tcp://127.0.0.1:8786", scheduler_file=tmp_path / "s.json")
     with pytest.raises(TypeError, match="progress must be a function"):
         estimate_pi(10, progress=5)
-    with (local_cluster(1, processes=False, protocol="tcp") as cluster, Client(cluster) as client,
+    with (local_cluster(1, processes=False) as cluster, Client(cluster) as client,
           pytest.raises(ValueError, match="workers=5 sizes a cluster that montepi starts")):
         estimate_pi(10, backend="distributed", client=client, workers=5)
     one_line(cli("distributed", "-n", "1000", "-w", "2", "--scheduler", "tcp://127.0.0.1:8786"), 2,
@@ -293,7 +293,7 @@ def test_a_new_cluster_sweeps_and_names_its_scratch_with_its_pid(tmp_path, monke
     stale = tmp_path / f"montepi-scratch-{gone.pid}-left"
     stale.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    with local_cluster(0, processes=False, protocol="tcp"):
+    with local_cluster(0, processes=False):
         assert not stale.exists()
         (mine,) = Path(tmp_path).glob("montepi-scratch-*")
         assert mine.name.startswith(f"montepi-scratch-{os.getpid()}-")

@@ -228,6 +228,24 @@ with SLURMCluster(queue="debug", cores=1, processes=1, memory="1GB", walltime="0
 """
 
 
+HAND = REPORT + """
+import shlex, subprocess
+from montepi import tls
+from montepi.lesson.hand_cluster import HandCluster
+
+# The lesson's own helper, on the login host's address; its workers come from Slurm.
+with HandCluster(workers=0, host={login!r}) as hand:
+    assert hand.dashboard_link.startswith("http://{login}:"), hand.dashboard_link
+    for _ in range(2):
+        subprocess.run(["sbatch", "--parsable", "--exclusive", "--chdir={folder}", "--output=worker-%j.out",
+                        "--wrap", f"exec {dask} worker --scheduler-file {{hand.scheduler_file}} --nthreads 1"
+                                  " --memory-limit 1GB --host $(hostname -i)"
+                                  " --local-directory {folder}/scratch-$SLURM_JOB_ID "
+                                  + shlex.join(tls.options(hand.certificates))], check=True, capture_output=True)
+    with montepi.connect(scheduler_file=hand.scheduler_file, timeout=30) as client:
+        report(client, hand.pids["scheduler"])
+"""
+
 def run_client(folder: Path, text: str, on_quarter=None) -> dict:
     """Run a client script on the login host; its last line (JSON) is the answer."""
     script = folder / "client.py"
@@ -324,6 +342,14 @@ def check_two_hosts_worked(answer: dict) -> None:
 
 def test_workers_sbatched_on_both_compute_hosts_give_the_serial_count(dask_on_cluster):
     check_two_hosts_worked(dask_on_cluster())
+
+
+def test_handcluster_on_the_login_address_with_sbatched_workers_gives_the_serial_count(cluster, tmp_path):
+    text = HAND.format(n=N, seed=SEED, chunk=CHUNK, login=ADDRESS["login"], folder=str(tmp_path), dask=DASK)
+    try:
+        check_two_hosts_worked(run_client(tmp_path, text))
+    finally:
+        leave_hosts_clean()
 
 
 def test_slurmcluster_workers_on_both_compute_hosts_give_the_serial_count(cluster, tmp_path):

@@ -217,8 +217,9 @@ def test_quick_bench_on_tiny_sizes_writes_json_and_markdown(tmp_path, monkeypatc
     # The machine's ceiling, and each backend against it, as plain numbers at the largest worker count.
     assert data["scaling"]["ceiling_count_identical"] is True
     assert row["ceiling_numpy_rate"] > 0 and isinstance(data["ceiling_efficiency"], float)
-    for key in ("pool_of_ceiling", "distributed_of_ceiling", "dask_of_ceiling", "threads_of_ceiling"):
-        assert isinstance(data[key], float) and data[key] > 0
+    for key in ("pool", "distributed", "dask", "threads"):  # at the one N, and by throughput r (None: no r at
+        assert isinstance(data[f"{key}_of_ceiling_at_n"], float) and data[f"{key}_of_ceiling_at_n"] > 0  # tiny N)
+        assert data[f"{key}_of_ceiling"] == data["scaling"]["throughput"]["fits"][key]["r_of_ceiling"]
     assert "Ceiling" in table and "Fraction of ceiling" in table
     assert len(data["machine"]["load_average_at_end"]) == 3
     assert data["numba"]["identical"] is True and data["numba"]["speedup"] > 0

@@ -291,6 +291,82 @@ def tiny_chunks_cost_more_than_ten_times_per_dart(printed: Printed) -> None:
 # --- 05 · dask.distributed ----------------------------------------------------------------------------------------
 # (claims about notebook 05 go here)
 
+def _processes(text: str, label: str) -> list[int]:
+    """The pids printed as "process N" on the line that starts with ``label`` (before any "|")."""
+    line = next((line for line in text.splitlines() if line.startswith(label)), None)
+    assert line, f"no line starting {label!r} in:\n{text}"
+    return [int(pid) for pid in re.findall(r"process (\d+)", line.split("|")[0])]
+
+
+@claim("05")
+def the_scheduler_and_the_nannies_run_in_the_kernel_only_the_workers_are_processes(printed):
+    """"The scheduler and the nannies run inside this kernel's process; only the two workers are processes of
+    their own, and the kernel started them" (not: "a LocalCluster starts a scheduler and workers as processes")."""
+    text = printed.of("client.run_on_scheduler(os.getpid)")
+    [kernel] = _processes(text, "this kernel:")
+    assert _processes(text, "scheduler:") == [kernel], text
+    assert _processes(text, "nannies:") == [kernel, kernel], text
+    workers = _processes(text, "workers:")
+    assert len(set(workers)) == 2 and kernel not in workers, text
+    started_by = [int(pid) for pid in re.findall(r"process (\d+)", text.split("started by")[1])]
+    assert started_by == [kernel, kernel], text
+
+
+@claim("05")
+def a_plain_tcp_client_is_refused_and_ours_still_works(printed):
+    """"127.0.0.1 is not private … a client without this cluster's certificates is refused"."""
+    text = printed.of('cluster.scheduler_address.replace("tls://", "tcp://")')
+    assert re.search(r"plain TCP to tcp://127\.0\.0\.1:\d+: refused \(\w+\)", text), text
+    assert re.search(r"TLS with certificates of its own: refused \(\w+", text), text
+    assert "with the cluster's certificates: True" in text, text
+
+
+@claim("05")
+def progress_with_notebook_false_returns_only_when_every_future_is_done(printed):
+    """"`progress(futures, notebook=False)` … blocks until every future is done"."""
+    text = printed.of("progress(futures, notebook=False)")
+    match = re.search(r"(\d+) of (\d+) futures done when progress returned", text)
+    assert match and match[1] == match[2] and int(match[2]) > 0, text
+
+
+def _seconds(text: str, backend: str) -> float:
+    match = re.search(rf"\(\S+ darts, {backend} ×2, (\d+\.\d+) s\)", text)
+    assert match, f"no {backend} time in:\n{text}"
+    return float(match[1])
+
+
+def _load_words_match(text: str) -> None:
+    match = re.search(r"a (busy|quiet) machine \(load (\d+\.\d+) on (\d+) cores\)", text)
+    assert match, f"no load average in:\n{text}"
+    assert (match[1] == "busy") == (float(match[2]) > int(match[3])), match[0]
+
+
+@claim("05")
+def the_pool_and_the_cluster_are_compared_in_words_that_fit_the_numbers(printed):
+    """Not "they are close: 0.34 s … 0.39 s" beside 0.45 s against 0.68 s: the cell's words follow its times."""
+    text = printed.of("cluster ÷ Pool")
+    pool, dist = _seconds(text, "pool"), _seconds(text, "distributed")
+    ratio = float(re.search(r"cluster ÷ Pool: (\d+\.\d+)", text)[1])
+    low, high = (dist - 0.005) / (pool + 0.005), (dist + 0.005) / max(pool - 0.005, 1e-9)
+    assert low - 0.005 <= ratio <= high + 0.005, f"ratio {ratio} does not follow from {dist} s ÷ {pool} s"
+    expected = ("was faster" if ratio < 0.87 else "close" if ratio <= 1.15 else
+                "a little slower" if ratio < 1.5 else "well behind")
+    assert re.search(rf"cluster ÷ Pool: {ratio:.2f}, [^;]*{expected}", text), \
+        f"{ratio} should read {expected!r}:\n{text}"
+    _load_words_match(text)
+
+
+@claim("05")
+def tasks_of_a_hundred_darts_take_many_times_longer_on_the_cluster(printed):
+    """The predict-then-run answer ("C: many times longer, ten times or more") and the words of its cell."""
+    text = printed.of("SMALL, CHUNK =")
+    one = float(re.search(r"one core: (\d+\.\d+) ms", text)[1])
+    cluster = float(re.search(r"tasks of \d+ darts: (\d+) ms", text)[1])
+    longer = float(re.search(r"the cluster took (\d+)× as long", text)[1])
+    assert "identical: True" in text, text
+    assert (cluster - 0.5) / (one + 0.05) - 1 <= longer <= (cluster + 0.5) / max(one - 0.05, 1e-9) + 1, text
+    assert longer >= 10 and "the tasks cost far more than their darts" in text, text
+
 
 # --- 06 · Scaling out ---------------------------------------------------------------------------------------------
 # (claims about notebook 06 go here)
@@ -389,6 +465,69 @@ def decimals_follow_the_95_percent_definition(printed):
     for n, d in rows:
         half_width = 1.96 * 4 * math.sqrt(q * (1 - q) / float(n))
         assert half_width < 0.5 * 10.0 ** -int(d) and not half_width < 0.5 * 10.0 ** -(int(d) + 1), (n, d)
+
+
+FIXED_COST = "FIT_SIZES = ["  # the cell that fits T(N) = a + N/r to serial, the pool and threads
+FIT_ROW = re.compile(r"^\s*(\w+)\s+([\d.]+)\s+([\d.]+|inf)\s+([\d.]+)%\s+(.+)$", re.M)
+
+
+@claim("07")
+def each_crossing_follows_from_the_printed_a_and_r(printed):
+    text = printed.of(FIXED_COST)
+    cores, load = re.search(r"(\d+) cores, load average ([\d.]+)", text).groups()
+    fits = {name: (float(a) / 1e3, float(r) * 1e6, float(rms) / 100, said)
+            for name, a, r, rms, said in FIT_ROW.findall(text)}
+    assert set(fits) == {"serial", "pool", "threads"}, fits
+    for name, (a, r, rms, said) in fits.items():
+        assert a >= 0 and r > 0, (name, a, r)  # the fit is constrained: no negative cost, no negative speed
+        if said == "good":
+            assert rms <= 0.05 + 0.0005, (name, rms)  # montepi.timing.GOOD_FIT, printed to 0.1 %
+    a0, r0 = fits["serial"][:2]
+    for name in ("pool", "threads"):
+        a, r = fits[name][:2]
+        line = re.search(rf"^{name} (never pays off|pays off at every N|pays off above N = ([\d.e+-]+))", text, re.M)
+        assert line, (name, text)
+        if abs(r / r0 - 1) < 0.002 or abs(a - a0) < 0.0002:  # printed to 0.1 M and 0.1 ms: too close to judge
+            continue
+        if r < r0:
+            assert line.group(1) == "never pays off", (name, a, r, a0, r0)
+        elif a < a0:
+            assert line.group(1) == "pays off at every N", (name, a, r, a0, r0)
+        else:
+            crossing = (a - a0) / (1 / r0 - 1 / r)
+            assert line.group(2), (name, line.group(0))
+            if r / r0 > 1.05:  # further apart the rounding of a and r hardly moves the crossing
+                assert float(line.group(2)) == pytest.approx(crossing, rel=0.1), (name, line.group(0), crossing)
+    if abs(float(load) - int(cores)) >= 0.05:
+        assert ("Busy machine" in text) == (float(load) > int(cores)), (load, cores)
+
+
+WEAK = "PER_WORKER = "  # the weak-scaling cell
+WEAK_ROW = re.compile(r"^\s*(\d+)\s+([\d.e+]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", re.M)
+
+
+@claim("07")
+def weak_scaling_grows_the_darts_with_the_workers_and_its_verdict_matches(printed):
+    text = printed.of(WEAK)
+    cores, load = re.search(r"(\d+) cores, load average ([\d.]+)", text).groups()
+    cores, load = int(cores), float(load)
+    per_worker = float(re.search(r"([\d.e+]+) darts per worker", text).group(1))
+    rows = [tuple(float(x) for x in row) for row in WEAK_ROW.findall(text)]
+    assert rows and rows[0][0] == 1 and max(p for p, *_ in rows) <= cores, rows
+    t1 = rows[0][2]
+    for p, darts, seconds, flat, scaled, _ in rows:
+        assert darts == pytest.approx(per_worker * p)  # N = n₀·p
+        assert flat == pytest.approx(t1 / seconds, abs=0.01) and scaled == pytest.approx(p * t1 / seconds, abs=0.02)
+    if len(rows) < 2:
+        assert "nothing to grow" in text
+        return
+    busy = "Busy machine" in text
+    if abs(load - cores) >= 0.05:
+        assert busy == (load > cores), (load, cores)
+    if not busy:
+        flat = rows[-1][3]
+        if abs(flat - 0.9) > 0.005:
+            assert ("stayed flat" in text) == (flat >= 0.9), (flat, text)
 
 
 # --- The tests ------------------------------------------------------------------------------------------------------

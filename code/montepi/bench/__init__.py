@@ -13,6 +13,11 @@ It measures, on this machine and in this one run:
   included) and on a pool started beforehand; ``distributed`` on a
   ``LocalCluster`` started beforehand (as a notebook user has one) and as
   ``estimate_pi`` runs it without a client (a cluster started and closed per call);
+* at the largest worker count, every contender also at N/40 and N/4, in the same
+  rounds, fitted to ``T(N) = a + N/r`` (:func:`montepi.timing.fit_fixed_cost`): the
+  fixed cost *a* of a call apart from the throughput *r*; the ceiling targets
+  judge *r* (the numba rows read "not installed" where numba is not);
+* weak scaling: N = n₀·p darts on p workers (ceiling and pool), where time should stay flat;
 * the peak resident memory of a serial run of 1e10 darts (1e9 with ``--quick``)
   in a fresh child process.
 

@@ -28,7 +28,7 @@ from ..lesson.overheads import (
 )
 from ..plan import default_chunk, plan_blocks
 from ..result import format_samples
-from ..timing import best_of, best_of_interleaved
+from ..timing import best_of, best_of_interleaved, fit_fixed_cost
 from .report import verdicts
 
 FULL = {"naive_samples": 5 * 10**7, "parallel_samples": 4 * 10**8, "rss_samples": 10**10}
@@ -165,12 +165,15 @@ def numba_vs_numpy(samples: int, repeat: int) -> dict:
     are timed in turn, NumPy then numba, ``repeat`` times, keeping each one's
     best.  The clock is this thread's CPU time: both kernels run in this
     thread, and unlike wall time it does not grow when other programs share
-    the core, so the ratio holds on a busy machine.
+    the core, so the ratio holds on a busy machine.  Without numba it
+    returns ``{"samples": …, "installed": False}`` and the report says "not installed".
     """
     import time
 
     from .. import kernel_numba
 
+    if "numba" not in kernels():
+        return {"samples": samples, "installed": False}
     kernel_numba.compile_kernel()
     numpy_s = numba_s = float("inf")
     for _ in range(repeat):
@@ -178,6 +181,7 @@ def numba_vs_numpy(samples: int, repeat: int) -> dict:
         numba_s = min(numba_s, best_of(lambda: kernel_numba.count_inside(0, samples, SEED), 1, clock=time.thread_time))
     return {
         "samples": samples,
+        "installed": True,
         "clock": "thread CPU time",
         "numpy_rate": samples / numpy_s,
         "numba_rate": samples / numba_s,
@@ -247,6 +251,15 @@ def _contenders(stack: contextlib.ExitStack, samples: int, p: int, kernel_names:
     return contenders
 
 
+def fit_sizes(samples: int) -> list[int]:
+    """The sizes each backend is timed at, for ``T(N) = a + N/r``: ``samples``/40, ``samples``/4 and ``samples``."""
+    return [max(1, samples // 40), max(1, samples // 4), samples]
+
+
+def _at_size(contenders: dict[str, Callable[[], float]], n: int) -> dict[str, Callable[[], float]]:
+    return {f"{key}@{n}": timed for key, timed in contenders.items()}
+
+
 def scaling(samples: int, counts: list[int], repeat: int, kernel_names: list[str] | None = None) -> dict:
     """Ceiling, serial and every backend on each worker count, interleaved round by round.
 
@@ -254,16 +267,19 @@ def scaling(samples: int, counts: list[int], repeat: int, kernel_names: list[str
     …, distributed, …) ``repeat`` times and the best of each kept, so that
     every ratio between them (fraction of ceiling, distributed ÷ pool) comes
     from the same stretch of time.  The serial baseline joins the rounds at 1
-    and at the largest W.
+    and at the largest W.  At the largest W every contender is also timed at
+    the smaller :func:`fit_sizes`, in the same rounds, for :func:`throughput`.
     """
     kernel_names = kernel_names or kernels()
     expected = count_inside(0, samples, SEED)
     serial: dict[str, float] = {k: math.inf for k in kernel_names}
-    rows, wrong = [], []
+    rows, wrong, sized = [], [], {}
     for p in counts:
+        smaller = [n for n in fit_sizes(samples) if n != samples] if p == counts[-1] else []
         _say(f"{p} worker(s): ceiling ({', '.join(kernel_names)}), serial, "
              + ", ".join(k for k in BACKEND_KEYS if k != "threads" or "threads" in BACKENDS)
-             + f", best of {repeat}, interleaved")
+             + f", best of {repeat}, interleaved"
+             + (f"; also at N = {', '.join(map(format_samples, smaller))}" if smaller else ""))
         row: dict = {"workers": p, "tasks": len(plan_blocks(samples, chunk=default_chunk(samples, p))),
                      "load_average": load_average()}
         row["pool_startup_s"] = pool_startup_seconds(p, repeat)
@@ -271,12 +287,19 @@ def scaling(samples: int, counts: list[int], repeat: int, kernel_names: list[str
         with contextlib.ExitStack() as stack:
             contenders = _contenders(stack, samples, p, kernel_names, p in (counts[0], counts[-1]),
                                      expected, wrong, startups)
+            for n in smaller:
+                contenders.update(_at_size(_contenders(stack, n, p, kernel_names, False, count_inside(0, n, SEED),
+                                                       wrong, startups), n))
             best = best_of_interleaved(contenders, repeat)
         row["cluster_startup_s"] = min(startups)
         for k in kernel_names:
             serial[k] = min(serial[k], best.pop(f"serial_{k}", math.inf))
         for key, seconds in best.items():
-            row[f"{key}_s"] = seconds
+            if "@" in key:
+                name, n = key.split("@")
+                sized.setdefault(name, {})[int(n)] = seconds
+            else:
+                row[f"{key}_s"] = seconds
         rows.append(row)
     serial_rate = {k: samples / serial[k] for k in kernel_names}
     for row in rows:
@@ -291,9 +314,57 @@ def scaling(samples: int, counts: list[int], repeat: int, kernel_names: list[str
                 row[f"{key}_rate"] = rate
                 row[f"{key}_efficiency"] = rate / (p * serial_rate["numpy"])
                 row[f"{key}_of_ceiling"] = rate / row["ceiling_numpy_rate"]
+    for name in sized:
+        sized[name][samples] = rows[-1][f"{name}_s"]
     return {"samples": samples, "kernels": kernel_names, "serial_s": serial["numpy"],
             "serial_rate": serial_rate["numpy"], "serial_rates": serial_rate,
-            "ceiling_count_identical": not wrong, "rows": rows}
+            "ceiling_count_identical": not wrong, "rows": rows,
+            "throughput": throughput(rows[-1]["workers"], sized)}
+
+
+def throughput(workers: int, sized: dict[str, dict[int, float]]) -> dict:
+    """Fixed cost *a* and throughput *r* of each contender from its best seconds at each size.
+
+    ``sized`` is ``{contender: {N: seconds}}`` (``ceiling_numpy``, ``pool``, …).
+    Each backend's ``r_of_ceiling`` is its *r* over the ceiling's *r*: the
+    targets apply to it, since it leaves out what a call costs once.
+    """
+    fits = {name: fit_fixed_cost(list(times), list(times.values())) for name, times in sized.items()}
+    ceiling_r = fits["ceiling_numpy"].r if "ceiling_numpy" in fits else math.nan
+    out: dict = {"workers": workers, "sizes": sorted({n for times in sized.values() for n in times}),
+                 "seconds": {name: {str(n): t for n, t in sorted(times.items())} for name, times in sized.items()},
+                 "fits": {}}
+    for name, fit in fits.items():
+        ratio = fit.r / ceiling_r if math.isfinite(fit.r) and math.isfinite(ceiling_r) else None
+        out["fits"][name] = {**fit.as_dict(), "r_of_ceiling": ratio}  # None: no r to compare
+    return out
+
+
+def weak_scaling(per_worker: int, counts: list[int], repeat: int) -> dict:
+    """Gustafson's side: ``per_worker``·p darts on p workers, ceiling and pool, all counts in interleaved rounds.
+
+    The work per worker stays the same, so ideally the time stays flat:
+    ``flat`` is T(1)/T(p) for each (1.0 = no time added by the extra workers).
+    """
+    load_before = load_average()
+    wrong: list = []
+    with contextlib.ExitStack() as stack:
+        contenders: dict[str, Callable[[], float]] = {}
+        for p in counts:
+            n = per_worker * p
+            c = stack.enter_context(ceiling(p, n, SEED, "numpy"))
+            contenders[f"ceiling@{p}"] = _ceiling_contender(c, count_inside(0, n, SEED), wrong)
+            contenders[f"pool@{p}"] = _timed(lambda n=n, p=p: estimate_pi(n, backend="pool", workers=p))
+        best = best_of_interleaved(contenders, repeat)
+    rows = []
+    for p in counts:
+        row = {"workers": p, "samples": per_worker * p}
+        for key in ("ceiling", "pool"):
+            row[f"{key}_s"] = best[f"{key}@{p}"]
+            row[f"{key}_flat"] = best[f"{key}@{counts[0]}"] / best[f"{key}@{p}"]
+        rows.append(row)
+    return {"per_worker": per_worker, "rows": rows, "ceiling_count_identical": not wrong,
+            "load_average": [load_before, load_average()]}
 
 
 #: Above this 1-minute load average per core, other programs spoil the timings (reported as a warning).
@@ -327,10 +398,14 @@ def run(*, quick: bool = False, workers: int | None = None, samples: int | None 
     _say("kernel buffer sizes")
     results["buffer"] = buffer_sweep(sizes["naive_samples"], repeat)
     results["scaling"] = scaling(sizes["parallel_samples"], worker_counts(most), repeat)
-    top = results["scaling"]["rows"][-1]
+    top, fits = results["scaling"]["rows"][-1], results["scaling"]["throughput"]["fits"]
     for key in ("pool", "distributed", "threads", "dask"):  # at the largest worker count, as plain numbers
-        if f"{key}_of_ceiling" in top:
-            results[f"{key}_of_ceiling"] = top[f"{key}_of_ceiling"]
+        if f"{key}_of_ceiling" in top:  # by throughput r (the targets' measure), and at N alone
+            results[f"{key}_of_ceiling"] = fits[key]["r_of_ceiling"]
+            results[f"{key}_of_ceiling_at_n"] = top[f"{key}_of_ceiling"]
+    per_worker = max(1, sizes["parallel_samples"] // (2 * most))
+    _say(f"weak scaling: {format_samples(per_worker)} darts per worker, ceiling and pool, best of {repeat}")
+    results["weak"] = weak_scaling(per_worker, worker_counts(most), repeat)
     results["ceiling_efficiency"] = top["ceiling_numpy_efficiency"]
     _say(f"peak memory of {format_samples(sizes['rss_samples'])} serial darts in a child process")
     results["rss"] = peak_rss(sizes["rss_samples"])

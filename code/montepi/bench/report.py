@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from ..result import format_samples
@@ -24,8 +25,9 @@ def verdicts(results: dict) -> list[dict]:
     """Each target beside its measured value, with PASS or FAIL."""
     out = []
 
-    def add(name: str, value: float, target: float, higher: bool, shown: str, note: str = "", unit: str = "") -> None:
-        ok = value >= target if higher else value <= target
+    def add(name: str, value: float, target: float, higher: bool, shown: str, note: str = "", unit: str = "",
+            measured: bool = True) -> None:
+        ok = (value >= target if higher else value <= target) if measured else None
         out.append(
             {
                 "measure": name,
@@ -48,15 +50,19 @@ def verdicts(results: dict) -> list[dict]:
         unit="×",
     )
     nb = results["numba"]
-    add(
-        f"numba ÷ NumPy kernel darts per CPU-second, one core, N = {format_samples(nb['samples'])}"
-        + ("" if nb["identical"] else " — COUNTS DIFFER"),
-        nb["speedup"] if nb["identical"] else 0.0,
-        TARGETS["numba_over_numpy"],
-        True,
-        f"{nb['speedup']:.2f}×",
-        unit="×",
-    )
+    if nb.get("installed", True):
+        add(
+            f"numba ÷ NumPy kernel darts per CPU-second, one core, N = {format_samples(nb['samples'])}"
+            + ("" if nb["identical"] else " — COUNTS DIFFER"),
+            nb["speedup"] if nb["identical"] else 0.0,
+            TARGETS["numba_over_numpy"],
+            True,
+            f"{nb['speedup']:.2f}×",
+            unit="×",
+        )
+    else:
+        add("numba ÷ NumPy kernel darts per CPU-second, one core", math.nan, TARGETS["numba_over_numpy"], True,
+            NOT_INSTALLED, unit="×", measured=False)
     s = results["scaling"]
     top = s["rows"][-1]
     p, n = top["workers"], format_samples(s["samples"])
@@ -82,15 +88,29 @@ def verdicts(results: dict) -> list[dict]:
             True,
             f"{top['distributed_efficiency']:.2f}",
         )
+        fits = s.get("throughput", {}).get("fits", {})
         for key, label in (("pool", "pool (start-up included)"), ("threads", "threads"),
                            ("distributed", "distributed (cluster started before)")):
-            if f"{key}_of_ceiling" in top:
+            if key in fits and fits[key]["r_of_ceiling"] is not None:
+                fit, ceiling_fit = fits[key], fits["ceiling_numpy"]
+                poor = [f"{name} fit {why}" for name, why in (("its", _fit_trouble(fit)),
+                                                              ("ceiling", _fit_trouble(ceiling_fit))) if why]
+                add(
+                    f"{label} ÷ ceiling by throughput r (T = a + N/r), ×{p}",
+                    fit["r_of_ceiling"],
+                    TARGETS[f"{key}_of_ceiling"],
+                    True,
+                    f"{fit['r_of_ceiling']:.2f}",
+                    note="; ".join(poor + [f"at N = {n} alone: {top[f'{key}_of_ceiling']:.2f}"]),
+                )
+            elif f"{key}_of_ceiling" in top:
                 add(
                     f"{label} ÷ ceiling, ×{p}, N = {n}",
                     top[f"{key}_of_ceiling"],
                     TARGETS[f"{key}_of_ceiling"],
                     True,
                     f"{top[f'{key}_of_ceiling']:.2f}",
+                    note="at N alone: the sizes gave no throughput r" if key in fits else "",
                 )
     ratio = top["distributed_rate"] / top["pool_rate"]
     add(
@@ -111,6 +131,27 @@ def verdicts(results: dict) -> list[dict]:
         unit=" MB",
     )
     return out
+
+
+#: Shown for a figure that needs numba where numba is not installed.
+NOT_INSTALLED = "not installed"
+
+
+def _fit_trouble(fit: dict) -> str:
+    """Why a ``T = a + N/r`` fit is not to be trusted ('' when it is good)."""
+    if fit["good"]:
+        return ""
+    if fit["points"] < 3:
+        return f"rests on {fit['points']} sizes"
+    if fit["bound"] == "r":
+        return "poor: times did not grow with N"
+    if fit["bound"] == "a":
+        return "held at a = 0 (the best fit had a < 0)"
+    return f"poor: residuals {fit['relative_rms']:.0%} of the mean time"
+
+
+def _result(target: dict) -> str:
+    return "PASS" if target["pass"] else NOT_INSTALLED if target["pass"] is None else "FAIL"
 
 
 #: Scaling-table column of each backend key (in this order; a key missing from the results is left out).
@@ -148,15 +189,16 @@ def markdown(results: dict) -> str:
     for t in results["targets"]:
         note = f" ({t['note']})" if t["note"] else ""
         lines.append(
-            f"| {t['measure']}{note} | {t['shown']} | {t['target_shown']} | {'PASS' if t['pass'] else 'FAIL'} |"
+            f"| {t['measure']}{note} | {t['shown']} | {t['target_shown']} | {_result(t)} |"
         )
     lines += [
         "",
         f"One core, N = {format_samples(k['samples'])}: kernel {_rate(k['kernel_rate'])} darts/s, "
-        f"naive {_rate(k['naive_rate'])} darts/s; NumPy kernel {_rate(nb['numpy_rate'])} and numba kernel "
-        f"{_rate(nb['numba_rate'])} darts per CPU-second (interleaved, compiled before timing, "
-        f"same count: {nb['identical']}). "
-        f"Serial `estimate_pi`, N = {format_samples(s['samples'])}: "
+        f"naive {_rate(k['naive_rate'])} darts/s; "
+        + (f"NumPy kernel {_rate(nb['numpy_rate'])} and numba kernel "
+           f"{_rate(nb['numba_rate'])} darts per CPU-second (interleaved, compiled before timing, "
+           f"same count: {nb['identical']}). " if nb.get("installed", True) else "numba kernel: not installed. ")
+        + f"Serial `estimate_pi`, N = {format_samples(s['samples'])}: "
         f"{_rate(s['serial_rate'])} darts/s ({s['serial_s']:.2f} s). Peak RSS {r['peak_rss_mb']:.0f} MB "
         f"(of which {r['import_rss_mb']:.0f} MB is Python + NumPy + montepi after import) for "
         f"{format_samples(r['samples'])} serial darts in {r['seconds']:.0f} s.",
@@ -214,6 +256,8 @@ def markdown(results: dict) -> str:
         )
     lines += [
         "",
+        *_throughput_lines(s),
+        *_weak_lines(results),
         "How each column is timed: *ceiling* is W warmed-up processes released together by a barrier, each "
         "counting N/W darts with the kernel alone (no pool, no scheduler), timed by the slowest; *pool, "
         'start-up included* is `estimate_pi(backend="pool")`, which starts and stops a pool on every call '
@@ -226,6 +270,51 @@ def markdown(results: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _throughput_lines(s: dict) -> list[str]:
+    """The fixed cost *a* and throughput *r* of each contender, fitted to ``T(N) = a + N/r``."""
+    if "throughput" not in s:
+        return []
+    t = s["throughput"]
+    names = [f"ceiling_{k}" for k in s.get("kernels", ["numpy"])] + [key for key in COLUMNS if key in t["fits"]]
+    names += [name for name in t["fits"] if name not in names]  # rows added elsewhere keep their place
+    lines = [
+        f"Fixed cost and throughput apart, {t['workers']} workers: each contender timed at N = "
+        + ", ".join(format_samples(n) for n in t["sizes"])
+        + " in the same interleaved rounds, best of each, fitted to *T(N) = a + N/r* by least squares with "
+        "a ≥ 0 (*a*: what a call costs once; *r*: darts/s once running; ÷ ceiling is *r* over the ceiling's *r*):",
+        "",
+        "| contender | a | r | r ÷ ceiling | fit |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for name in names:
+        fit = t["fits"][name]
+        label = COLUMNS.get(name, name.replace("_", " "))
+        r_shown = "–" if fit["r"] is None else f"{_rate(fit['r'])} darts/s"
+        ratio = "–" if fit["r_of_ceiling"] is None else f"{fit['r_of_ceiling']:.2f}"
+        verdict = _fit_trouble(fit) or f"good (residuals {fit['relative_rms']:.1%})"
+        lines.append(f"| {label} | {fit['a_s'] * 1e3:,.1f} ms | {r_shown} | {ratio} | {verdict} |")
+    return [*lines, ""]
+
+
+def _weak_lines(results: dict) -> list[str]:
+    """Weak scaling: N = n₀·p on p workers; the time should stay flat."""
+    if "weak" not in results:
+        return []
+    w = results["weak"]
+    before, after = w["load_average"]
+    lines = [
+        f"Weak scaling (Gustafson), {format_samples(w['per_worker'])} darts per worker, N = n₀·p, best of "
+        f"{results['repeat']} interleaved rounds (load average {before[0] if before else '–'} before, "
+        f"{after[0] if after else '–'} after); flat = T(1)/T(p), 1.00 when the extra workers add no time:",
+        "",
+        "| workers | N | ceiling | flat | pool, start-up included | flat |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [f"| {row['workers']} | {format_samples(row['samples'])} | {row['ceiling_s']:.3f} s | "
+              f"{row['ceiling_flat']:.2f} | {row['pool_s']:.3f} s | {row['pool_flat']:.2f} |" for row in w["rows"]]
+    return [*lines, ""]
 
 
 def write(results: dict, out: Path) -> tuple[Path, Path]:

@@ -35,8 +35,8 @@ def shapes(workers: int) -> dict[str, dict]:
     found["default, every task sent to the workers at once (worker-saturation inf)"] = {
         "cluster": {"workers": workers}, "config": {"distributed.scheduler.worker-saturation": math.inf}}
     found["default, 4 tasks per worker instead of 16"] = {"cluster": {"workers": workers}, "tasks_per_worker": 4}
-    found[f"no worker processes: {workers} threads in this process"] = {
-        "cluster": {"workers": 1, "threads_per_worker": workers, "processes": False, "protocol": "tcp"}}
+    found[f"no worker processes: {workers} threads in this process"] = {  # tls: local_cluster refuses plain tcp
+        "cluster": {"workers": 1, "threads_per_worker": workers, "processes": False, "protocol": "tls"}}
     return found
 
 

@@ -5,7 +5,7 @@
   it, except under CI (``CI=true``), where a missing tool is a failure: CI
   installs and starts everything, so a skip there would hide a missing piece.
   One CI stage may name markers it does not provide in ``MONTEPI_CI_WITHOUT``
-  (``slurm``, ``browser``, ``chroot``; the Debian 13 stage of .ci/run does):
+  (``slurm``, ``browser``, ``chroot``, ``hosts``; the Debian 13 stage of .ci/run does):
   those skip there, saying so; every other CI stage still fails on them.
   The exceptions everywhere are ``NOT_IN_CI``: a GPU (``gpu``), CUDA's compiler
   (``nvcc``) and a C++ compiler (``cxx``), which CI machines need not have;
@@ -36,7 +36,7 @@ from support.browser import chromium_problem  # tests/ is on pytest's pythonpath
 ROOT = Path(__file__).resolve().parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 #: Markers a CI stage may declare it does not provide (MONTEPI_CI_WITHOUT=slurm,browser): nothing else.
-MAY_BE_WITHOUT = ("slurm", "browser", "chroot")
+MAY_BE_WITHOUT = ("slurm", "browser", "chroot", "hosts")
 
 
 def slurm_problem() -> str | None:
@@ -116,8 +116,20 @@ def chroot_problem() -> str | None:
     return None
 
 
+def hosts_problem() -> str | None:
+    """Why the several-hosts cluster (./lesson cluster-up: network namespaces, Slurm, munge) cannot be made here."""
+    if os.geteuid() != 0:
+        return "a cluster of network namespaces (./lesson cluster-up) needs root"
+    path = os.environ["PATH"] + ":/usr/sbin:/sbin"
+    missing = [t for t in ("ip", "unshare", "nsenter", "slurmctld", "slurmd", "sbatch", "munged")
+               if not shutil.which(t, path=path)]
+    if missing:
+        return f"missing {', '.join(missing)} (apt-get install iproute2 slurmctld slurmd slurm-client munge)"
+    return None
+
+
 REQUIREMENTS = {"slurm": slurm_problem, "browser": browser_problem, "chroot": chroot_problem, "gpu": gpu_problem,
-                "nvcc": nvcc_problem, "cxx": cxx_problem}
+                "nvcc": nvcc_problem, "cxx": cxx_problem, "hosts": hosts_problem}
 #: Requirements that CI is not expected to meet (no CI machine has a GPU or CUDA): these skip with their
 #: reason under CI=true too, instead of failing.  The GPU session runs them (scripts/gpu_check.py, BENCHMARKS.md).
 NOT_IN_CI = {"gpu", "nvcc", "cxx"}

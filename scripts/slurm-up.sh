@@ -52,11 +52,6 @@ port_user() {  # port_user PORT: "pid PID (NAME)" of what listens on TCP PORT, "
     done
     echo "another program"
 }
-has_cgroup_fs() {  # is a cgroup filesystem (v2, or v1 controllers) mounted on /sys/fs/cgroup?
-    awk '$2 == "/sys/fs/cgroup" && $3 == "cgroup2" { found = 1 }
-         index($2, "/sys/fs/cgroup/") == 1 && $3 == "cgroup" { found = 1 }
-         END { exit !found }' /proc/mounts
-}
 first_error() {  # first_error PATTERN FILE...: the first log line matching PATTERN, less its prefix
     grep -hs -m1 -e "$1" "${@:2}" | head -n1 | sed -E 's/^(\[[^]]*\] )?([a-z]+: )?(error: )?//'
 }
@@ -119,18 +114,10 @@ for pair in 6817:slurmctld 6818:slurmd; do
     [ -z "$user" ] || die "port ${pair%%:*}, which ${pair#*:} needs, is already in use by $user; stop it and run this again"
 done
 
-# Without a cgroup filesystem slurmd refuses to start even with proctrack/linuxproc and task/none
-# ("No filesystem mounted on /sys/fs/cgroup"): then cgroups are switched off in cgroup.conf too.
-# "disabled" exists from Slurm 23.02; before that the cgroup/v1 plugin starts without a mount, and
-# with linuxproc and task/none nothing asks it for anything.
-CGROUP_PLUGIN=
-if ! has_cgroup_fs; then
-    version=$(slurmd -V 2>/dev/null | awk '{print $2}')
-    if [ "$(printf '%s\n' 23.02 "$version" | sort -V | head -n1)" = 23.02 ]; then
-        CGROUP_PLUGIN=disabled
-    else
-        CGROUP_PLUGIN=cgroup/v1
-    fi
+# shellcheck source=scripts/slurm-cgroups.sh
+. "$here/slurm-cgroups.sh"
+CGROUP_PLUGIN=$(slurm_cgroup_plugin)
+if [ -n "$CGROUP_PLUGIN" ]; then
     say "no cgroup filesystem on /sys/fs/cgroup (a container or chroot?): running Slurm without cgroups" \
         "(proctrack/linuxproc, task/none, CgroupPlugin=$CGROUP_PLUGIN)"
 fi

@@ -8,8 +8,9 @@ Python so a notebook can start, watch and stop them::
         ...
         hand.add_worker()
 
-* Every process listens on 127.0.0.1 only, on free ports, with its dashboard
-  on 127.0.0.1 too.
+* Every process listens on 127.0.0.1 only (or on the one address ``host``
+  names: a login node's address that compute nodes can reach), on free ports,
+  with its dashboard there too.
 * Workers find the scheduler through the *scheduler file* that the scheduler
   writes, never through a hard-coded address: on a cluster this file lives on
   a shared disk and the scheduler's node and port are not known in advance.
@@ -66,7 +67,7 @@ class ProcessFailed(RuntimeError):
 
 
 class HandCluster:
-    """A ``dask scheduler`` and ``workers`` × ``dask worker`` processes on 127.0.0.1.
+    """A ``dask scheduler`` and ``workers`` × ``dask worker`` processes on 127.0.0.1 (or ``host``).
 
     ``workers=0`` starts only the scheduler (workers may then come from Slurm
     jobs that read :attr:`scheduler_file`).  Use it as a context manager, or
@@ -76,7 +77,8 @@ class HandCluster:
     """
 
     def __init__(self, workers: int = 2, *, nanny: bool = True, scheduler_args: tuple[str, ...] = (),
-                 worker_args: tuple[str, ...] = (), timeout: float = START_TIMEOUT, tls: bool = True) -> None:
+                 worker_args: tuple[str, ...] = (), timeout: float = START_TIMEOUT, tls: bool = True,
+                 host: str = "127.0.0.1") -> None:
         if workers < 0:
             raise ValueError(f"workers must be 0 or more, got {workers}")
         self.folder = Path(tempfile.mkdtemp(prefix="montepi-hand-"))  # mode 0700
@@ -85,6 +87,8 @@ class HandCluster:
         #: The certificate folder (``tls/`` beside the scheduler file), or None for a plain-TCP cluster.
         self.certificates = make_certificates(self.folder / "tls") if tls else None
         self.timeout = timeout
+        #: The one address every process listens on (tests/test_several_hosts.py: a login host's).
+        self.host = host
         self.nanny = nanny
         self.worker_args = tuple(worker_args)
         self._procs: dict[str, subprocess.Popen] = {}
@@ -133,7 +137,7 @@ class HandCluster:
     def _start_scheduler(self, extra: tuple[str, ...]) -> None:
         protocol = ["--protocol", "tls", *self._tls_args()] if self.certificates is not None else []
         self._spawn("scheduler", dask_command(
-            "scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", "127.0.0.1:0",
+            "scheduler", "--host", self.host, "--port", "0", "--dashboard-address", f"{self.host}:0",
             *protocol, "--scheduler-file", str(self.scheduler_file), *extra))
 
         def written() -> bool:
@@ -160,7 +164,7 @@ class HandCluster:
             scratch.mkdir(mode=0o700, parents=True)
             self._spawn(name, dask_command(
                 "worker", "--scheduler-file", str(self.scheduler_file), "--name", name, "--nthreads", "1",
-                "--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0", "--local-directory", str(scratch),
+                "--host", self.host, "--dashboard-address", f"{self.host}:0", "--local-directory", str(scratch),
                 "--death-timeout", "60", "--nanny" if self.nanny else "--no-nanny", *self._tls_args(),
                 *self.worker_args))
             names.append(name)
@@ -181,9 +185,9 @@ class HandCluster:
 
     @property
     def dashboard_link(self) -> str:
-        """The scheduler's dashboard URL (on 127.0.0.1)."""
+        """The scheduler's dashboard URL (on 127.0.0.1, or ``host``)."""
         port = json.loads(self.scheduler_file.read_text())["services"]["dashboard"]
-        return f"http://127.0.0.1:{port}/status"
+        return f"http://{self.host}:{port}/status"
 
     @property
     def workers(self) -> list[str]:

@@ -202,3 +202,18 @@ def test_time_and_prerequisites_in_metadata_and_header(notebook):
     opening = " ".join(source(c) for c in notebook["cells"][:3] if c["cell_type"] == "markdown")
     assert "**What you need**" in opening
     assert f"Time: {teaching} min teaching, {exercises} min exercises." in opening
+
+
+def test_the_instructors_table_and_the_readme_add_up_the_notebooks_minutes():
+    """INSTRUCTORS.md's minutes per notebook and their totals, and README's full-day line, follow the notebooks."""
+    root = NOTEBOOKS[0].parent.parent
+    table = (root / "notebooks" / "INSTRUCTORS.md").read_text()
+    totals = [0, 0]
+    for path in NOTEBOOKS:
+        minutes = json.loads(path.read_text())["metadata"]["lesson"]
+        row = re.search(rf"^\| {path.name[:2]} · [^|]+\| (\d+) min[^|]*\| (\d+) min[^|]*\|", table, re.MULTILINE)
+        assert row, f"INSTRUCTORS.md has no row for {path.name}"
+        assert (int(row[1]), int(row[2])) == (minutes["teaching"], minutes["exercises"]), path.name
+        totals = [totals[0] + minutes["teaching"], totals[1] + minutes["exercises"]]
+    assert f"| **total** | **{totals[0]} min** | **{totals[1]} min** |" in table
+    assert f"{totals[0]} min teaching + {totals[1]} min exercises" in (root / "README.md").read_text()

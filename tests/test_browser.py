@@ -25,7 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-NOTEBOOK_04 = "05-dask-distributed.ipynb"
+NOTEBOOK_05 = "05-dask-distributed.ipynb"
 ARTIFACTS = ROOT / "artifacts" / "browser"
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
@@ -89,7 +89,7 @@ def test_dashboard_draws_a_running_estimate(page):
 def test_notebook_04_runs_in_jupyterlab(page):
     from support.browser import bokeh_state, jupyter_lab, open_notebook, run_all_cells, stderr_outputs
 
-    notebook = NOTEBOOKS / NOTEBOOK_04
+    notebook = NOTEBOOKS / NOTEBOOK_05
     assert notebook.is_file(), f"{notebook} is missing"
     before = digest(notebook)
     seen: dict[int, dict] = {}  # frame number → the fullest Bokeh state seen while the notebook ran
@@ -107,7 +107,7 @@ def test_notebook_04_runs_in_jupyterlab(page):
 
     with jupyter_lab(NOTEBOOKS) as lab:
         assert lab.root != NOTEBOOKS
-        open_notebook(page, lab, NOTEBOOK_04)
+        open_notebook(page, lab, NOTEBOOK_05)
         prompts = run_all_cells(page, timeout=180, while_running=watch_frames)
         page.locator(".jp-OutputArea-output iframe").first.scroll_into_view_if_needed()
         shoot(page, "jupyterlab-04.png")

@@ -40,10 +40,9 @@ def test_fitted_serial_fraction_recovers_the_chosen_one_under_load(two_busy_proc
     assert abs(s - SERIAL / (SERIAL + PARALLEL)) <= TOLERANCE, (s, seconds)
 
 
-def test_the_stand_in_job_never_beats_serial_plus_parallel_over_workers():
-    """Sleeping guarantees the floor T(p) ≥ serial + parallel / p (the fit above checks the rest)."""
+def test_the_stand_in_job_overlaps_its_waits():
+    """Four workers finish the parallel part sooner than one (the floor T(p) ≥ serial + parallel/p is sleep's own)."""
     seconds = stand_in_seconds([1, 4], 0.05, 0.4, repeat=1)
-    assert seconds[1] >= 0.45 and seconds[4] >= 0.15
     assert seconds[4] < seconds[1]
 
 

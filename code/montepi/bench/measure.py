@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..checks import BACKENDS
 from ..cluster import local_cluster
 from ..estimate import available_cores, estimate_pi
 from ..kernel import count_inside
@@ -193,14 +192,12 @@ def numba_vs_numpy(samples: int, repeat: int) -> dict:
 
 def kernels() -> list[str]:
     """The kernels whose ceiling is measured: numpy, and numba where montepi has it and numba is installed."""
-    try:
-        from ..kernel_numba import numba_available  # type: ignore[import-not-found]
-    except ImportError:
-        return ["numpy"]
+    from ..kernel_numba import numba_available
+
     return ["numpy", "numba"] if numba_available() else ["numpy"]
 
 
-#: Backends timed at every worker count (``threads`` where this montepi has it), as a user calls them.
+#: Backends timed at every worker count, as a user calls them.
 #: ``pool_prestarted`` and ``distributed_cold`` are the other side of each start-up choice.
 BACKEND_KEYS = ("pool", "pool_prestarted", "threads", "dask", "distributed", "distributed_cold")
 
@@ -244,8 +241,7 @@ def _contenders(stack: contextlib.ExitStack, samples: int, p: int, kernel_names:
     contenders["pool"] = _timed(lambda: estimate_pi(samples, backend="pool", workers=p))
     pool = stack.enter_context(started_pool(p))
     contenders["pool_prestarted"] = lambda: pool_run_seconds(pool, samples, p, 1)
-    if "threads" in BACKENDS:
-        contenders["threads"] = _timed(lambda: estimate_pi(samples, backend="threads", workers=p))
+    contenders["threads"] = _timed(lambda: estimate_pi(samples, backend="threads", workers=p))
     contenders["dask"] = _timed(lambda: estimate_pi(samples, backend="dask", workers=p))
     contenders["distributed"] = _distributed_contender(samples, p, startups)
     contenders["distributed_cold"] = _timed(lambda: estimate_pi(samples, backend="distributed", workers=p))
@@ -278,7 +274,7 @@ def scaling(samples: int, counts: list[int], repeat: int, kernel_names: list[str
     for p in counts:
         smaller = [n for n in fit_sizes(samples) if n != samples] if p == counts[-1] else []
         _say(f"{p} worker(s): ceiling ({', '.join(kernel_names)}), serial, "
-             + ", ".join(k for k in BACKEND_KEYS if k != "threads" or "threads" in BACKENDS)
+             + ", ".join(BACKEND_KEYS)
              + f", best of {repeat}, interleaved"
              + (f"; also at N = {', '.join(map(format_samples, smaller))}" if smaller else ""))
         row: dict = {"workers": p, "tasks": len(plan_blocks(samples, chunk=default_chunk(samples, p))),

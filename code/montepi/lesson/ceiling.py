@@ -113,9 +113,3 @@ def ceiling(workers: int, samples: int, seed: int = 2017, kernel: str = "numpy")
     """:class:`Ceiling` as a context manager: ``with ceiling(2, N, SEED) as c: seconds, inside = c.run()``."""
     with Ceiling(workers, samples, seed, kernel) as started:
         yield started
-
-
-def ceiling_rate(workers: int, samples: int, seed: int = 2017, repeat: int = 3, kernel: str = "numpy") -> float:
-    """Darts/s of the ceiling: ``samples`` ÷ the best (over ``repeat`` releases) of the slowest process's time."""
-    with ceiling(workers, samples, seed, kernel) as c:
-        return samples / min(c.run()[0] for _ in range(max(1, repeat)))

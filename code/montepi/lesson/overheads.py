@@ -76,19 +76,6 @@ def per_task_seconds(backend: str, tasks: int = 1000, repeat: int = 3, **options
     return max(0.0, (many - base) / (tasks - few))
 
 
-def reduce_seconds(client=None, tasks: int = 32, repeat: int = 3) -> float:
-    """The final sum of ``tasks`` block counts: on a worker (``client``) or in this process."""
-    if client is None:
-        counts = list(range(tasks))
-        return best_of(lambda: sum(counts), repeat)
-    futures = client.map(count_block, [(i, 1) for i in range(tasks)], seed=SEED, pure=False)
-    client.gather(futures)
-    try:
-        return best_of(lambda: client.submit(sum, futures, pure=False).result(), repeat)
-    finally:
-        client.cancel(futures)
-
-
 def worker_counts(most: int) -> list[int]:
     """1 … ``most``: every count up to 8, then powers of two and ``most`` itself."""
     if most <= 8:

@@ -233,4 +233,6 @@ def test_memory_stays_flat_whatever_n():
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     assert peaks[2] < 4 * 2**20  # the 1 MiB buffer plus change, for 10**7 darts (160 MB as one array)
-    assert peaks[2] <= peaks[1] * 1.1
+    # Flat: ten times the darts, not ten times the memory (arrays would add 144 MB). tracemalloc also counts what
+    # other threads of this process allocate meanwhile (the session's leftover watch), so allow 1 MiB of that.
+    assert peaks[2] - peaks[1] < 2**20, peaks

@@ -441,6 +441,10 @@ def client_for(*, client=None, address: str | None = None, scheduler_file=None,
             # (a heartbeat to a closing scheduler) is noise, so only critical lines are let through.
             cluster = stack.enter_context(local_cluster(workers, silence_logs=logging.CRITICAL))
             started = stack.enter_context(Client(cluster))
+            # The nannies are up, but a worker may not have registered with the scheduler yet (slower with TLS
+            # handshakes on a busy machine): the plan is sized by the workers the scheduler knows.
+            with contextlib.suppress(TimeoutError):  # a worker that never registers: run on those that did
+                started.wait_for_workers(workers, timeout=60)
         try:
             yield started
         except BaseException:  # interrupted, or failed: the run is over, so are its blocks

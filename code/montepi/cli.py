@@ -214,7 +214,8 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.
     args = parser.parse_args(argv)
     for action in parser._actions:
         value = getattr(args, action.dest, None)
-        if action.option_strings and isinstance(value, list):
+        # Python 3.11 hands over [], 3.13 the text "--" itself (for options with a type, its check refuses it first).
+        if action.option_strings and (isinstance(value, list) or value == "--"):
             parser.error(f"argument {'/'.join(action.option_strings)}: expected a value, got '--'")
     if args.scheduler is not None and not args.scheduler.strip():
         parser.error("argument --scheduler: expected an address such as tcp://127.0.0.1:8786, got ''")

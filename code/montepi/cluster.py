@@ -178,7 +178,17 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
     options["plugins"] = (*options.get("plugins", ()), QuietClose())  # passed on to each Worker
     if options["processes"]:  # distributed spawns its workers: they re-run the main script
         check_main_guard("a cluster")
-    return _scratch_cluster_class()(**options)
+    cluster = _scratch_cluster_class()(**options)
+    # The nannies are up, but a worker may not have registered with the scheduler yet (TLS handshakes on a busy
+    # machine): whoever counts the workers next must see them all.
+    try:
+        with contextlib.suppress(TimeoutError):
+            if options["n_workers"]:
+                cluster.wait_for_workers(options["n_workers"], timeout=60)
+    except BaseException:  # a Ctrl-C while waiting: close what was started
+        cluster.close()
+        raise
+    return cluster
 
 
 def _scheduler_answers(address: str, timeout: float, security=None) -> None:

@@ -95,3 +95,26 @@ def test_the_install_gives_the_sidebar_the_lessons_cluster_without_dask_config(t
     factory = json.loads(out.stdout)
     assert (factory["module"], factory["class"]) == ("montepi", "local_cluster"), factory
     assert factory["kwargs"]["host"] == "127.0.0.1", factory
+
+
+def test_an_asynchronous_cluster_waits_for_its_workers_without_blocking_its_loop(monkeypatch):
+    """``await local_cluster(asynchronous=True)``, as JupyterLab's Dask sidebar starts it, hands over every worker.
+
+    Its scheduler runs on the caller's event loop, so the wait for the workers to register must await:
+    a ``time.sleep`` there would freeze the very scheduler the workers register with (the sidebar's
+    "+ NEW" then showed nothing for a minute, and CI's browser test gave up).
+    """
+    import asyncio
+
+    import montepi.cluster
+
+    def no_sleeping(seconds):
+        raise AssertionError("local_cluster blocked its caller's event loop with time.sleep")
+
+    monkeypatch.setattr(montepi.cluster.time, "sleep", no_sleeping)
+
+    async def start_and_count() -> int:
+        async with local_cluster(2, asynchronous=True) as cluster:
+            return len(cluster.scheduler.workers)
+
+    assert asyncio.run(start_and_count()) == 2

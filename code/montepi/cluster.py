@@ -43,6 +43,9 @@ from .tls import CertificatesMissing
 #: Seconds to wait for a scheduler before giving up with a clear message.
 CONNECT_TIMEOUT = 5.0
 
+#: Seconds a new LocalCluster waits for its workers to register before it is handed over anyway.
+REGISTER_SECONDS = 60.0
+
 
 class SchedulerUnreachable(ConnectionError):
     """No scheduler answered at the given address or scheduler file."""
@@ -104,6 +107,20 @@ def _scratch_cluster_class() -> type:
                     self.close()
                 self._remove_scratch()
                 raise
+
+        async def _correct_state_internal(self) -> None:
+            """Start or stop workers as asked, then wait (up to ``REGISTER_SECONDS``) until each has registered.
+
+            When the nannies are up a worker may not have registered yet (TLS handshakes on a busy machine):
+            whoever counts the workers next must see them all.  This reads the scheduler object, which a
+            LocalCluster runs in this process, and awaits on its event loop, so the same wait serves a plain
+            ``local_cluster()``, ``cluster.scale(n)`` and ``await local_cluster(asynchronous=True)``
+            (JupyterLab's Dask sidebar), whose scheduler shares the loop a blocking wait would freeze.
+            """
+            await super()._correct_state_internal()
+            deadline = time.monotonic() + REGISTER_SECONDS
+            while len(self.scheduler.workers) < len(self.worker_spec) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
 
         def stop_workers_now(self, grace: float = 0.5) -> None:
             """End every worker within about ``grace`` s, busy or not: after a Ctrl-C their blocks are not wanted.
@@ -178,18 +195,7 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
     options["plugins"] = (*options.get("plugins", ()), QuietClose())  # passed on to each Worker
     if options["processes"]:  # distributed spawns its workers: they re-run the main script
         check_main_guard("a cluster")
-    cluster = _scratch_cluster_class()(**options)
-    # The nannies are up, but a worker may not have registered with the scheduler yet (TLS handshakes on a busy
-    # machine): whoever counts the workers next must see them all.
-    # Read from the scheduler object itself, which a LocalCluster runs in this process (no message to it).
-    try:
-        deadline = time.monotonic() + 60
-        while len(cluster.scheduler.workers) < options["n_workers"] and time.monotonic() < deadline:
-            time.sleep(0.05)
-    except BaseException:  # a Ctrl-C while waiting: close what was started
-        cluster.close()
-        raise
-    return cluster
+    return _scratch_cluster_class()(**options)
 
 
 def _scheduler_answers(address: str, timeout: float, security=None) -> None:

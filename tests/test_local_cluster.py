@@ -105,6 +105,7 @@ def test_an_asynchronous_cluster_waits_for_its_workers_without_blocking_its_loop
     "+ NEW" then showed nothing for a minute, and CI's browser test gave up).
     """
     import asyncio
+    import concurrent.futures
 
     import montepi.cluster
 
@@ -117,4 +118,6 @@ def test_an_asynchronous_cluster_waits_for_its_workers_without_blocking_its_loop
         async with local_cluster(2, asynchronous=True) as cluster:
             return len(cluster.scheduler.workers)
 
-    assert asyncio.run(start_and_count()) == 2
+    # A thread of its own has no running loop, whatever an earlier test (Playwright's sync API) left in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        assert thread.submit(asyncio.run, start_and_count()).result() == 2

@@ -402,9 +402,12 @@ def tls_vs_tcp(samples: int, workers: int, repeat: int) -> dict:
 
             contenders[name] = once
         best = best_of_interleaved(contenders, repeat)
-    return {"samples": samples, "workers": workers, "repeat": repeat, "tls_s": best["tls"], "tcp_s": best["tcp"],
-            "ratio": best["tcp"] / best["tls"], "tls_cpu_s": cpu_best["tls"], "tcp_cpu_s": cpu_best["tcp"],
-            "cpu_ratio": cpu_best["tcp"] / cpu_best["tls"], "load_average": [load_before, load_average()]}
+    found = {"samples": samples, "workers": workers, "repeat": repeat, "tls_s": best["tls"], "tcp_s": best["tcp"],
+             "ratio": best["tcp"] / best["tls"], "tls_cpu_s": cpu_best["tls"], "tcp_cpu_s": cpu_best["tcp"],
+             "load_average": [load_before, load_average()]}
+    if cpu_best["tls"] > 0:  # CPU times tick in 10 ms: a tiny run may read 0, and then there is no ratio
+        found["cpu_ratio"] = cpu_best["tcp"] / cpu_best["tls"]
+    return found
 
 
 #: Above this 1-minute load average per core, other programs spoil the timings (reported as a warning).

@@ -47,14 +47,14 @@ class Run:
 
     made: list[Path] = []
 
-    def __init__(self, *args: str, tmp: Path, env: dict | None = None) -> None:
+    def __init__(self, *args: str, tmp: Path, env: dict | None = None, command: list[str] = CLI) -> None:
         # Short: the forkserver's socket lives in it, and a socket path may have at most 107 bytes.
         self.tmp = Path(tempfile.mkdtemp(prefix="mp-", dir="/tmp"))
         Run.made.append(self.tmp)
         environment = {**os.environ, "TMPDIR": str(self.tmp), **(env or {})}
         # The default SIGINT, SIGTERM and SIGHUP, however the suite was started (a parent that ignores SIGINT
         # passes it on).
-        self.proc = subprocess.Popen([*CLI, *args], cwd=tmp, env=environment, start_new_session=True,
+        self.proc = subprocess.Popen([*command, *args], cwd=tmp, env=environment, start_new_session=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_dispositions)
         assert_takes_signals(self.proc.pid)
         self.err = bytearray()
@@ -171,6 +171,24 @@ def test_a_signal_to_the_group_stops_every_backend_in_one_line(backend, signum, 
     assert status == STATUS[signum], run.stderr
     assert "Traceback" not in run.stderr and "Error" not in run.stderr, run.stderr
     assert run.messages() == [STOPPED], run.stderr
+    assert took < 30, f"took {took:.1f} s to stop"  # a second or two on a quiet machine
+    run.assert_left_nothing()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_signal_to_the_group_stops_the_benchmark_in_one_line(signum, tmp):
+    """``python -m montepi.bench`` stops like ``python -m montepi``: one line, 130/143/129, nothing left.
+
+    The signal is sent once the benchmark has started worker processes of its own (a pool or a cluster).
+    """
+    run = Run("--quick", "--repeat", "1", "--out", str(tmp), tmp=tmp, command=[sys.executable, "-m", "montepi.bench"])
+    run.wait_for(lambda: len(run.session()) > 2, "the benchmark's worker processes")
+    sent = run.signal(signum)
+    status = run.finish()
+    took = time.monotonic() - sent
+    assert status == STATUS[signum], run.stderr
+    assert "Traceback" not in run.stderr, run.stderr
+    assert run.messages()[-1:] == ["montepi.bench: interrupted; stopped all workers"], run.stderr
     assert took < 30, f"took {took:.1f} s to stop"  # a second or two on a quiet machine
     run.assert_left_nothing()
 

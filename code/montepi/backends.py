@@ -71,6 +71,21 @@ def pool_context(start_method: str | None = None) -> multiprocessing.context.Bas
     return context
 
 
+def new_pool(workers: int, start_method: str | None = None) -> ProcessPoolExecutor:
+    """The pool backend's ``ProcessPoolExecutor``: its workers end when this process dies, however it dies.
+
+    Its processes start at the first ``submit``: do that inside :func:`~montepi.signals.quiet_children`,
+    so that a terminal's Ctrl-C reaches this process alone.
+    """
+    context = pool_context(start_method)
+    if context.get_start_method() != "fork":  # its workers re-run the main script
+        check_main_guard("a pool of processes")
+    start_resource_tracker()  # before the executor's semaphores start it without SIGHUP blocked
+    leftovers = multiprocessing.util.get_temp_dir() if context.get_start_method() == "forkserver" else None
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                               initargs=(os.getpid(), leftovers))
+
+
 def run_serial(plan: Plan, seed: int, progress: Progress = None, kernel: str = "numpy") -> int:
     """One block after another in this process."""
     _, count_block = kernel_functions(kernel)
@@ -92,13 +107,7 @@ def run_pool(plan: Plan, seed: int, workers: int, progress: Progress = None,
     exception (Ctrl-C included) the workers are terminated, not waited for.
     """
     _, count_block = kernel_functions(kernel)  # numba: the workers load what this compiled from numba's cache
-    context = pool_context(start_method)
-    if context.get_start_method() != "fork":  # its workers re-run the main script
-        check_main_guard("a pool of processes")
-    start_resource_tracker()  # before the executor's semaphores start it without SIGHUP blocked
-    leftovers = multiprocessing.util.get_temp_dir() if context.get_start_method() == "forkserver" else None
-    executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                                   initargs=(os.getpid(), leftovers))
+    executor = new_pool(workers, start_method)
     before = set(multiprocessing.active_children())
     finished = False
     try:

@@ -27,9 +27,7 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 
@@ -51,7 +49,7 @@ from .kernel_cuda import GpuUnavailable, describe_gpu
 from .kernel_numba import NumbaMissing
 from .progress import format_duration, rate_line
 from .result import format_samples
-from .signals import start_resource_tracker
+from .signals import start_resource_tracker, stop_on_signals
 
 #: Runs expected to take longer than this (seconds) are announced before they start.
 ANNOUNCE_AFTER = 60.0
@@ -132,77 +130,13 @@ def _announce(samples: int, seed: int, workers: int, always: bool = False, kerne
               f"worker(s) will take about {format_duration(expected)}; Ctrl-C stops it.", file=sys.stderr)
 
 
-class _Terminated(BaseException):
-    """SIGTERM arrived: stop like Ctrl-C, so pools and clusters are shut down."""
-
-
-class _HungUp(_Terminated):
-    """SIGHUP arrived (the terminal or SSH session closed): stop like SIGTERM."""
-
-
-#: The exit status of each way to be stopped: 128 + the signal's number, as a shell reports it.
-STOP_STATUS = {KeyboardInterrupt: 130, _HungUp: 129, _Terminated: 143}
-
-
-class _Insist:
-    """Signal handlers that stop the run, and keep raising until ``main()`` has caught the stop.
-
-    A ``KeyboardInterrupt`` raised while Python runs a weakref callback or a
-    ``__del__`` is printed as "Exception ignored" and lost (seen on Python 3.13:
-    Ctrl-C then did nothing).  So the first signal also starts a thread that
-    raises it again in the main thread every half second until ``caught()``.
-    """
-
-    def __init__(self) -> None:
-        self._caught = threading.Event()
-        self._insisting = False
-
-    def handler(self, stop: type[BaseException]) -> Callable[[int, object], None]:
-        def handle(signum: int, frame: object) -> None:
-            if self._caught.is_set():  # a repeat that arrived after main() caught the stop
-                return
-            if not self._insisting:
-                self._insisting = True
-                threading.Thread(target=self._repeat, args=(signum,), daemon=True).start()
-            raise stop
-
-        return handle
-
-    def _repeat(self, signum: int) -> None:
-        import _thread
-
-        while not self._caught.wait(0.5):
-            _thread.interrupt_main(signum)
-
-    def caught(self) -> None:
-        self._caught.set()
-
-
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    previous = {}
-    insist = _Insist()
-    if threading.current_thread() is threading.main_thread():
-        stops = {signal.SIGINT: KeyboardInterrupt, signal.SIGTERM: _Terminated}
-        if hasattr(signal, "SIGHUP"):  # not on Windows
-            stops[signal.SIGHUP] = _HungUp
-        previous = {signum: signal.signal(signum, insist.handler(stop)) for signum, stop in stops.items()}
-    try:
-        return _run(build_parser(), argv)
-    except (KeyboardInterrupt, _Terminated) as stop:
-        insist.caught()
-        with contextlib.suppress(OSError):  # after a hang-up, stderr may be a terminal that is gone
-            _say("montepi: interrupted; stopped all workers")
-        return STOP_STATUS[type(stop)]
-    finally:  # called from Python (a test, a notebook), leave the caller's handlers as they were
-        insist.caught()
-        for signum, handler in previous.items():
-            if handler is not None:  # None: a handler set outside Python, which cannot be put back
-                signal.signal(signum, handler)
+    """Run the command line; returns the exit status (a signal's: 129, 130 or 143)."""
+    return stop_on_signals(lambda: _run(build_parser(), argv), "montepi: interrupted; stopped all workers")
 
 
 def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:

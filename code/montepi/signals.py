@@ -15,6 +15,11 @@ parent handles Ctrl-C by stopping them all, so:
   blocks see a whole cluster or pool, and close it;
 * a parent killed outright (SIGKILL) stops nobody: :func:`exit_with_parent`
   makes a worker end by itself when its parent is gone.
+
+The command lines (``python -m montepi`` and ``python -m montepi.bench``) run under
+:func:`stop_on_signals`: SIGINT, SIGTERM and SIGHUP unwind the run like Ctrl-C, so every
+``with``/``finally`` closes its pool or cluster, and the command ends in one line and the
+status a shell gives that signal (130, 143, 129).
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ import os
 import select
 import shutil
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 #: Held while children start: Ctrl-C, SIGTERM and a hang-up (not on Windows).
@@ -115,3 +121,77 @@ def exit_with_parent(parent: int, leftovers: str | None = None, poll: float = 0.
         os._exit(1)
 
     threading.Thread(target=wait, name="montepi-exit-with-parent", daemon=True).start()
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: stop like Ctrl-C, so pools and clusters are shut down."""
+
+
+class _HungUp(_Terminated):
+    """SIGHUP arrived (the terminal or SSH session closed): stop like SIGTERM."""
+
+
+#: The exit status of each way to be stopped: 128 + the signal's number, as a shell reports it.
+STOP_STATUS = {KeyboardInterrupt: 130, _HungUp: 129, _Terminated: 143}
+
+
+class _Insist:
+    """Signal handlers that stop the run, and keep raising until the stop has been caught.
+
+    A ``KeyboardInterrupt`` raised while Python runs a weakref callback or a
+    ``__del__`` is printed as "Exception ignored" and lost (seen on Python 3.13:
+    Ctrl-C then did nothing).  So the first signal also starts a thread that
+    raises it again in the main thread every half second until ``caught()``.
+    """
+
+    def __init__(self) -> None:
+        self._caught = threading.Event()
+        self._insisting = False
+
+    def handler(self, stop: type[BaseException]) -> Callable[[int, object], None]:
+        def handle(signum: int, frame: object) -> None:
+            if self._caught.is_set():  # a repeat that arrived after the stop was caught
+                return
+            if not self._insisting:
+                self._insisting = True
+                threading.Thread(target=self._repeat, args=(signum,), daemon=True).start()
+            raise stop
+
+        return handle
+
+    def _repeat(self, signum: int) -> None:
+        import _thread
+
+        while not self._caught.wait(0.5):
+            _thread.interrupt_main(signum)
+
+    def caught(self) -> None:
+        self._caught.set()
+
+
+def stop_on_signals(run: Callable[[], int], stopped: str) -> int:
+    """``run()``'s exit status; SIGINT, SIGTERM or SIGHUP instead print ``stopped`` and give 130, 143 or 129.
+
+    The signal is raised in the main thread as an exception, so the run unwinds through its
+    ``with`` and ``finally`` blocks (closing pools and clusters) before the one line is printed.
+    Called from Python (a test, a notebook), the caller's handlers are put back afterwards.
+    """
+    previous = {}
+    insist = _Insist()
+    if threading.current_thread() is threading.main_thread():
+        stops = {signal.SIGINT: KeyboardInterrupt, signal.SIGTERM: _Terminated}
+        if hasattr(signal, "SIGHUP"):  # not on Windows
+            stops[signal.SIGHUP] = _HungUp
+        previous = {signum: signal.signal(signum, insist.handler(stop)) for signum, stop in stops.items()}
+    try:
+        return run()
+    except (KeyboardInterrupt, _Terminated) as stop:
+        insist.caught()
+        with contextlib.suppress(OSError):  # after a hang-up, stderr may be a terminal that is gone
+            print(stopped, file=sys.stderr, flush=True)
+        return STOP_STATUS[type(stop)]
+    finally:
+        insist.caught()
+        for signum, handler in previous.items():
+            if handler is not None:  # None: a handler set outside Python, which cannot be put back
+                signal.signal(signum, handler)

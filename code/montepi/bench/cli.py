@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from ..checks import check_samples, check_workers
 from ..cli import argument_type
 from ..estimate import available_cores
+from ..signals import stop_on_signals
 from .measure import run
 from .report import markdown, write
 
@@ -52,14 +54,22 @@ def _tls(args: argparse.Namespace) -> int:
     print(f"distributed, TLS ÷ plain TCP darts/s, ×{workers}, N = {samples:.0e}: {found['ratio']:.3f} "
           f"(target ≥ {TARGETS['tls_over_tcp']:g}, {verdict}); best of {args.repeat}: TLS {found['tls_s']:.3f} s, "
           f"TCP {found['tcp_s']:.3f} s; CPU seconds of the cluster, TLS ÷ TCP darts per CPU-second: "
-          f"{found['cpu_ratio']:.3f} (TLS {found['tls_cpu_s']:.3f}, TCP {found['tcp_cpu_s']:.3f}); "
+          f"{found.get('cpu_ratio', math.nan):.3f} (TLS {found['tls_cpu_s']:.3f}, TCP {found['tcp_cpu_s']:.3f}); "
           f"load average {found['load_average'][0]} → {found['load_average'][1]}")
     print(f"wrote {path}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: run, write, print; exit 0 whether targets pass or not."""
+    """Command line: run, write, print; exit 0 whether targets pass or not.
+
+    Ctrl-C, SIGTERM or a hang-up stop it in one line with exit 130, 143 or 129, its pools and
+    clusters closed (``montepi.signals.stop_on_signals``).
+    """
+    return stop_on_signals(lambda: _main(argv), "montepi.bench: interrupted; stopped all workers")
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m montepi.bench",
         description="Measure montepi's darts/s (kernel, pool, distributed) and peak memory; "

@@ -28,6 +28,7 @@ from ..lesson.overheads import (
 )
 from ..plan import default_chunk, plan_blocks
 from ..result import format_samples
+from ..signals import quiet_children
 from ..timing import best_of, best_of_interleaved, fit_fixed_cost
 from .report import verdicts
 
@@ -62,8 +63,18 @@ peak = peak_bytes()
 print(json.dumps({{"samples": {samples}, "inside": estimate.inside, "seconds": seconds,
                    "import_rss_mb": before / 1e6, "peak_rss_mb": peak / 1e6}}))
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    with quiet_children():  # a terminal's Ctrl-C is ours alone: we stop the child (below) and say so once
+        child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+    try:
+        out, err = child.communicate()
+    except BaseException:
+        child.kill()
+        child.wait()
+        raise
+    if child.returncode:
+        raise subprocess.CalledProcessError(child.returncode, child.args, out, err)
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def machine_info() -> dict:

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 from ..backends import pool_context
 from ..plan import plan_blocks
+from ..signals import quiet_children
 
 #: Darts each process throws before the clock, so imports, page faults and
 #: (for numba) compiling are done before the first timed run.
@@ -64,14 +65,15 @@ class Ceiling:
         self._barrier = context.Barrier(workers)
         self._conns, self._processes = [], []
         try:
-            for block in plan_blocks(samples, parts=workers):
-                ours, theirs = context.Pipe()
-                process = context.Process(target=thrower, args=(theirs, self._barrier, kernel, *block, seed),
-                                          daemon=True, name=f"montepi-ceiling-{len(self._processes)}")
-                process.start()
-                theirs.close()
-                self._conns.append(ours)
-                self._processes.append(process)
+            with quiet_children():  # a terminal's Ctrl-C is the parent's alone, which closes them
+                for block in plan_blocks(samples, parts=workers):
+                    ours, theirs = context.Pipe()
+                    process = context.Process(target=thrower, args=(theirs, self._barrier, kernel, *block, seed),
+                                              daemon=True, name=f"montepi-ceiling-{len(self._processes)}")
+                    process.start()
+                    theirs.close()
+                    self._conns.append(ours)
+                    self._processes.append(process)
             for conn in self._conns:
                 if conn.recv() != "ready":
                     raise RuntimeError("a ceiling process did not start")

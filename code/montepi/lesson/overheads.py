@@ -14,11 +14,12 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 
-from ..backends import pool_context
+from ..backends import new_pool
 from ..cluster import local_cluster
 from ..estimate import estimate_pi
 from ..kernel import count_block
 from ..plan import default_chunk, plan_blocks
+from ..signals import quiet_children
 from ..timing import best_of
 
 SEED = 2017
@@ -27,8 +28,11 @@ SEED = 2017
 @contextlib.contextmanager
 def started_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """A process pool as the pool backend makes it, with every worker started (one tiny task each)."""
-    with ProcessPoolExecutor(workers, mp_context=pool_context()) as pool:
-        list(pool.map(count_block, [(i, 1) for i in range(workers)], itertools.repeat(SEED)))
+    with new_pool(workers) as pool:
+        with quiet_children():  # the first tasks start the workers: a terminal's Ctrl-C stays ours
+            started = [pool.submit(count_block, (i, 1), SEED) for i in range(workers)]
+        for future in started:
+            future.result()
         yield pool
 
 

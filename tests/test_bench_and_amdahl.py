@@ -22,7 +22,7 @@ from montepi.lesson.amdahl import (
     stderr_for,
 )
 from montepi.lesson.overheads import worker_counts
-from montepi.timing import best_of, best_of_interleaved
+from montepi.timing import best_of, best_of_interleaved, timed
 
 # ----------------------------------------------------------------------------- Amdahl
 
@@ -144,6 +144,14 @@ def test_best_of_keeps_the_shortest_time():
     calls = []
     seconds = best_of(lambda: calls.append(1), repeat=4, clock=lambda: next(ticks))
     assert len(calls) == 4 and seconds == 2
+
+
+def test_timed_reports_the_seconds_of_one_run_on_the_clock_it_is_given():
+    """A contender made by timed() runs once per call and returns what its clock read around the run."""
+    ticks = iter([0, 7, 100, 103])
+    calls = []
+    contender = timed(lambda: calls.append(1), clock=lambda: next(ticks))
+    assert (contender(), contender(), len(calls)) == (7, 3, 2)
 
 
 def test_bench_help():

@@ -28,6 +28,18 @@ def best_of(run: Callable[[], object], repeat: int = 3, clock: Callable[[], floa
     return min(times)
 
 
+def timed(run: Callable[[], object], clock: Callable[[], float] = time.perf_counter) -> Callable[[], float]:
+    """``run`` as a contender for :func:`best_of_interleaved`: a call runs it once and returns its seconds.
+
+    The seconds are wall-clock by default; ``clock`` chooses another, as in :func:`best_of`.
+
+    >>> seconds = timed(lambda: None)()
+    >>> 0 <= seconds < 1
+    True
+    """
+    return lambda: best_of(run, 1, clock=clock)
+
+
 def best_of_interleaved(contenders: Mapping[str, Callable[[], float]], repeat: int = 3) -> dict[str, float]:
     """The shortest of ``repeat`` times of each contender, timed in turns: A B C, A B C, …
 

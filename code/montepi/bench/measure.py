@@ -29,7 +29,7 @@ from ..lesson.overheads import (
 from ..plan import default_chunk, plan_blocks
 from ..result import format_samples
 from ..signals import quiet_children
-from ..timing import best_of, best_of_interleaved, fit_fixed_cost
+from ..timing import best_of_interleaved, fit_fixed_cost, timed
 from .report import verdicts
 
 FULL = {"naive_samples": 5 * 10**7, "parallel_samples": 4 * 10**8, "rss_samples": 10**10}
@@ -119,11 +119,6 @@ def load_average() -> list[float] | None:
     return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
 
 
-def _timed(run: Callable[[], object]) -> Callable[[], float]:
-    """A contender for :func:`~montepi.timing.best_of_interleaved`: the wall-clock seconds of one ``run()``."""
-    return lambda: best_of(run, 1)
-
-
 #: Buffer sizes (darts) the kernel is timed with, around its ``BLOCK_DARTS``.
 BUFFER_SIZES = tuple(2**k for k in (12, 14, 16, 18, 20))
 
@@ -159,8 +154,8 @@ def kernel_vs_naive(samples: int, repeat: int) -> dict:
     """Darts/s of the streaming kernel and of the original lesson's pattern, same N, one core, interleaved."""
     from ..lesson.pitfalls import naive_inside
 
-    best = best_of_interleaved({"kernel": _timed(lambda: count_inside(0, samples, SEED)),
-                        "naive": _timed(lambda: naive_inside(samples, SEED))}, repeat)
+    best = best_of_interleaved({"kernel": timed(lambda: count_inside(0, samples, SEED)),
+                        "naive": timed(lambda: naive_inside(samples, SEED))}, repeat)
     return {
         "samples": samples,
         "kernel_rate": samples / best["kernel"],
@@ -186,10 +181,10 @@ def numba_vs_numpy(samples: int, repeat: int) -> dict:
     if "numba" not in kernels():
         return {"samples": samples, "installed": False}
     kernel_numba.compile_kernel()
-    numpy_s = numba_s = float("inf")
-    for _ in range(repeat):
-        numpy_s = min(numpy_s, best_of(lambda: count_inside(0, samples, SEED), 1, clock=time.thread_time))
-        numba_s = min(numba_s, best_of(lambda: kernel_numba.count_inside(0, samples, SEED), 1, clock=time.thread_time))
+    best = best_of_interleaved({"numpy": timed(lambda: count_inside(0, samples, SEED), clock=time.thread_time),
+                                "numba": timed(lambda: kernel_numba.count_inside(0, samples, SEED),
+                                               clock=time.thread_time)}, repeat)
+    numpy_s, numba_s = best["numpy"], best["numba"]
     return {
         "samples": samples,
         "installed": True,
@@ -248,14 +243,14 @@ def _contenders(stack: contextlib.ExitStack, samples: int, p: int, kernel_names:
     if with_serial:
         for k in kernel_names:
             options = {} if k == "numpy" else {"kernel": k}
-            contenders[f"serial_{k}"] = _timed(lambda o=options: estimate_pi(samples, **o))
-    contenders["pool"] = _timed(lambda: estimate_pi(samples, backend="pool", workers=p))
+            contenders[f"serial_{k}"] = timed(lambda o=options: estimate_pi(samples, **o))
+    contenders["pool"] = timed(lambda: estimate_pi(samples, backend="pool", workers=p))
     pool = stack.enter_context(started_pool(p))
     contenders["pool_prestarted"] = lambda: pool_run_seconds(pool, samples, p, 1)
-    contenders["threads"] = _timed(lambda: estimate_pi(samples, backend="threads", workers=p))
-    contenders["dask"] = _timed(lambda: estimate_pi(samples, backend="dask", workers=p))
+    contenders["threads"] = timed(lambda: estimate_pi(samples, backend="threads", workers=p))
+    contenders["dask"] = timed(lambda: estimate_pi(samples, backend="dask", workers=p))
     contenders["distributed"] = _distributed_contender(samples, p, startups)
-    contenders["distributed_cold"] = _timed(lambda: estimate_pi(samples, backend="distributed", workers=p))
+    contenders["distributed_cold"] = timed(lambda: estimate_pi(samples, backend="distributed", workers=p))
     return contenders
 
 
@@ -362,7 +357,7 @@ def weak_scaling(per_worker: int, counts: list[int], repeat: int) -> dict:
             n = per_worker * p
             c = stack.enter_context(ceiling(p, n, SEED, "numpy"))
             contenders[f"ceiling@{p}"] = _ceiling_contender(c, count_inside(0, n, SEED), wrong)
-            contenders[f"pool@{p}"] = _timed(lambda n=n, p=p: estimate_pi(n, backend="pool", workers=p))
+            contenders[f"pool@{p}"] = timed(lambda n=n, p=p: estimate_pi(n, backend="pool", workers=p))
         best = best_of_interleaved(contenders, repeat)
     rows = []
     for p in counts:

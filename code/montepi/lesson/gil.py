@@ -161,7 +161,11 @@ class Timing(NamedTuple):
 
 
 def race(runs: dict[str, Callable[[], object]], repeat: int = 3) -> dict[str, Timing]:
-    """Time each run in turn, A B … A B … ``repeat`` times, and keep each one's best."""
+    """Time each run in turn, A B … A B … ``repeat`` times, and keep each one's best.
+
+    Not :func:`montepi.timing.best_of_interleaved`, which keeps one number per run: a race keeps
+    three readings of the same run (wall time, CPU time and the GIL waits of its fastest try).
+    """
     global _calls
     walls: dict[str, list[float]] = {name: [] for name in runs}
     cpus: dict[str, list[float]] = {name: [] for name in runs}

@@ -35,7 +35,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 
 from ..kernel import count_block, count_inside
 from ..plan import plan_blocks
-from ..timing import best_of
+from ..timing import best_of_interleaved, timed
 
 
 def wait_until(deadline: float) -> None:
@@ -66,12 +66,9 @@ def stand_in_job(pool: ThreadPoolExecutor, workers: int, serial_seconds: float, 
 
 def interleaved_best_of(runs: dict, repeat: int = 3) -> dict:
     """Best wall-clock seconds of each ``runs[key]()``, measured in turns (a, b, a, b, …) so that a
-    burst of load spoils one try of each rather than every try of one."""
-    best = {key: float("inf") for key in runs}
-    for _ in range(max(1, repeat)):
-        for key, run in runs.items():
-            best[key] = min(best[key], best_of(run, repeat=1))
-    return best
+    burst of load spoils one try of each rather than every try of one (:func:`montepi.timing.best_of_interleaved`
+    with each run timed by the clock around it)."""
+    return best_of_interleaved({key: timed(run) for key, run in runs.items()}, repeat)
 
 
 def stand_in_seconds(workers: Iterable[int], serial_seconds: float, parallel_seconds: float,

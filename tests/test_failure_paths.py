@@ -31,6 +31,7 @@ import pytest
 
 import montepi
 from montepi import SchedulerUnreachable, connect, count_inside, darts, estimate_pi, plan_blocks
+from montepi.polling import poll_until
 from support.signals import assert_takes_signals, default_dispositions
 
 CLI = [sys.executable, "-m", "montepi"]
@@ -89,14 +90,16 @@ class Run:
         return found
 
     def wait_for(self, condition, what: str, timeout: float = 120):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def condition_or_ended():
             if value := condition():
                 return value
             if self.proc.poll() is not None:
                 raise AssertionError(f"the command ended (status {self.proc.returncode}) before {what}: "
                                      f"{self.stderr[-2000:]}")
-            time.sleep(0.02)
+            return None
+
+        if value := poll_until(condition_or_ended, timeout, interval=0.02):
+            return value
         raise AssertionError(f"timed out waiting for {what}: {self.stderr[-2000:]}")
 
     def signal(self, signum: int) -> float:

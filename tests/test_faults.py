@@ -16,18 +16,15 @@ import pytest
 
 from montepi import SchedulerUnreachable, connect, count_inside, estimate_pi, local_cluster
 from montepi.backends import WorkerLost
+from montepi.polling import poll_until
 from support.signals import assert_takes_signals, default_dispositions, pythons_ctrl_c
 
 CLI = [sys.executable, "-m", "montepi"]
 
 
 def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
+    if value := poll_until(condition, timeout):
+        return value
     raise AssertionError(f"timed out waiting for {what}")
 
 
@@ -129,7 +126,9 @@ def test_ctrl_c_in_python_terminates_the_pool():
         timer.start()
         began = time.monotonic()
         estimate_pi(10**12, backend="pool", workers=2)
-    assert time.monotonic() - began < 6
+    # 10**12 darts would take hours: finishing within a minute of Ctrl-C means the pool stopped (it takes about
+    # a second), and the minute leaves room for a loaded machine
+    assert time.monotonic() - began < 60
     # no_leftovers (conftest) then checks that the pool's processes are gone
 
 

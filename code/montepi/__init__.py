@@ -23,6 +23,7 @@ checks its input with ``checks``, which imports nothing of the package.
     guard      a script that starts workers without ``if __name__ == "__main__":`` is told so
     closing    a worker plugin: a cluster closes without a traceback on a busy machine
     timing     ``best_of`` and ``best_of_interleaved``: how the notebooks and the benchmark time things
+    polling    ``poll_until``: wait for what has no event to wait on (a queue, a log), with a deadline
     cli        ``python -m montepi`` (with ``progress``, its rate line)
     jupyter_exit  inside a Jupyter kernel: stops the pool's helpers at shutdown (no /tmp/pymp-* left);
                the notebooks ask for it with ``%load_ext montepi`` (importing montepi changes nothing)

@@ -40,11 +40,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import psutil
 
+from ..polling import poll_until
 from ..tls import make_certificates
 from ..tls import options as tls_options
 from ..tls import security as tls_security
@@ -119,16 +119,19 @@ class HandCluster:
         return proc
 
     def _wait(self, name: str, ready, what: str) -> None:
-        deadline = time.monotonic() + self.timeout
         proc = self._procs[name]
-        while not ready():
+
+        def ready_or_ended() -> bool:
+            if ready():
+                return True
             if proc.poll() is not None:
                 raise ProcessFailed(f"{name} exited with status {proc.returncode} before {what}:\n"
                                     + "\n".join(self.log(name)[-15:]))
-            if time.monotonic() > deadline:
-                raise ProcessFailed(f"{name} did not {what} within {self.timeout:g} s:\n"
-                                    + "\n".join(self.log(name)[-15:]))
-            time.sleep(0.05)
+            return False
+
+        if not poll_until(ready_or_ended, self.timeout):
+            raise ProcessFailed(f"{name} did not {what} within {self.timeout:g} s:\n"
+                                + "\n".join(self.log(name)[-15:]))
 
     def _tls_args(self) -> list[str]:
         """``--tls-ca-file … --tls-cert … --tls-key …``, or nothing for a plain-TCP cluster."""

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+from ..polling import poll_until
 
 #: Seconds to wait for a job to start or to leave the queue.
 JOB_TIMEOUT = 90.0
@@ -84,14 +85,15 @@ def job_states(job_ids: Iterable[str] | None = None) -> dict[str, str]:
 def wait_for_state(job_ids: Iterable[str], state: str = "RUNNING", timeout: float = JOB_TIMEOUT) -> None:
     """Wait until every job (and every task of an array job) is in ``state``."""
     ids = list(job_ids)
-    deadline = time.monotonic() + timeout
-    while True:
+    states: dict = {}
+
+    def all_there() -> bool:
+        nonlocal states
         states = job_states(ids)
-        if states and all(s == state for s in states.values()):
-            return
-        if time.monotonic() > deadline:
-            raise SlurmError(f"jobs {', '.join(ids)} not {state} within {timeout:g} s: {states or 'not in the queue'}")
-        time.sleep(0.25)
+        return bool(states) and all(s == state for s in states.values())
+
+    if not poll_until(all_there, timeout, interval=0.25):
+        raise SlurmError(f"jobs {', '.join(ids)} not {state} within {timeout:g} s: {states or 'not in the queue'}")
 
 
 def scancel(job_ids: Iterable[str]) -> None:
@@ -104,11 +106,15 @@ def scancel(job_ids: Iterable[str]) -> None:
 def wait_until_gone(job_ids: Iterable[str] | None = None, timeout: float = JOB_TIMEOUT) -> None:
     """Wait until the jobs (all jobs if None) have left the queue, so their cores are free again."""
     ids = list(job_ids) if job_ids is not None else None
-    deadline = time.monotonic() + timeout
-    while states := job_states(ids):
-        if time.monotonic() > deadline:
-            raise SlurmError(f"jobs still in the queue after {timeout:g} s: {states}")
-        time.sleep(0.25)
+    states: dict = {}
+
+    def all_gone() -> bool:
+        nonlocal states
+        states = job_states(ids)
+        return not states
+
+    if not poll_until(all_gone, timeout, interval=0.25):
+        raise SlurmError(f"jobs still in the queue after {timeout:g} s: {states}")
 
 
 def problem() -> str | None:

@@ -31,19 +31,6 @@ ARTIFACTS = ROOT / "artifacts" / "browser"
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """pytest-playwright's browser is Debian's chromium, headless and offline; nothing is downloaded."""
-    from support.browser import CHROMIUM, CHROMIUM_ARGS
-
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
-
-
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}
-
-
 @pytest.fixture
 def page(page):
     """pytest-playwright's page (a fresh context per test), with a 30 s default timeout."""

@@ -41,6 +41,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+#: How every test and script here launches it (Playwright's launch options): one place for all of them.
+LAUNCH = {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
 
 #: In the page: the rows of the task-stream and progress plots, read from the
 #: Bokeh documents themselves (the numbers behind what is drawn).
@@ -85,7 +87,7 @@ def chromium() -> Iterator:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(**LAUNCH)
         try:
             yield browser
         finally:

@@ -25,6 +25,7 @@ import contextlib
 import functools
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -37,6 +38,7 @@ from pathlib import Path
 
 from .checks import MAX_WORKERS, check_timeout, whole_number
 from .guard import check_main_guard
+from .polling import poll_until
 from .signals import quiet_children
 from .tls import CertificatesMissing
 
@@ -420,20 +422,18 @@ def wait_for_workers(client, timeout: float | None = None, *, say: Callable[[str
     :class:`NoWorkers` is raised when it passes; without one, the wait goes
     on until a worker comes (or Ctrl-C).
     """
-    began = time.monotonic()
     address = client.scheduler.address
-    said = False
-    while not client.nthreads():
-        waited = time.monotonic() - began
-        if timeout is not None and waited >= timeout:
-            raise NoWorkers(f"the scheduler at {address} has no workers (waited {timeout:g} s); "
-                            f"start one with `dask worker {address}`")
-        if say is not None and not said and waited >= say_after:
-            limit = f"up to {timeout:g} s" if timeout is not None else "until one comes, Ctrl-C to stop"
-            say(f"montepi: the scheduler at {address} has no workers yet; waiting ({limit}); "
-                f"start one with `dask worker {address}`")
-            said = True
-        time.sleep(0.1)
+    began = time.monotonic()
+    if say is not None and (timeout is None or timeout > say_after):
+        if poll_until(client.nthreads, say_after, interval=0.1):
+            return
+        limit = f"up to {timeout:g} s" if timeout is not None else "until one comes, Ctrl-C to stop"
+        say(f"montepi: the scheduler at {address} has no workers yet; waiting ({limit}); "
+            f"start one with `dask worker {address}`")
+    left = math.inf if timeout is None else max(0.0, timeout - (time.monotonic() - began))
+    if not poll_until(client.nthreads, left, interval=0.1):
+        raise NoWorkers(f"the scheduler at {address} has no workers (waited {timeout:g} s); "
+                        f"start one with `dask worker {address}`")
 
 
 @contextlib.contextmanager

@@ -2,8 +2,8 @@
 
 The knobs a notebook user has: worker processes × threads per worker, how
 many tasks the scheduler lets each worker hold (``worker-saturation``), how
-big the blocks are, and whether the workers (and their nannies) are separate
-processes at all.  Each shape is timed on ``W`` cores in interleaved rounds
+big the blocks are, whether the workers' statistical profiler runs, and
+whether the workers (and their nannies) are separate processes at all.  Each shape is timed on ``W`` cores in interleaved rounds
 with the ceiling and the pool; each cluster is started (and warmed by one
 small run) before its clock and closed after it, so that no idle cluster
 takes a share of the cores while another contender is timed.
@@ -34,6 +34,9 @@ def shapes(workers: int) -> dict[str, dict]:
         found[f"{workers // 2} processes × 2 threads"] = {"cluster": {"workers": workers // 2, "threads_per_worker": 2}}
     found["default, every task sent to the workers at once (worker-saturation inf)"] = {
         "cluster": {"workers": workers}, "config": {"distributed.scheduler.worker-saturation": math.inf}}
+    # Each worker samples its own stack every 10 ms for the dashboard's Profile tab (issue: does that cost darts?)
+    found["default, workers' profiler off (distributed.worker.profile.enabled: false)"] = {
+        "cluster": {"workers": workers}, "config": {"distributed.worker.profile.enabled": False}}
     found["default, 4 tasks per worker instead of 16"] = {"cluster": {"workers": workers}, "tasks_per_worker": 4}
     found[f"no worker processes: {workers} threads in this process"] = {  # tls: local_cluster refuses plain tcp
         "cluster": {"workers": 1, "threads_per_worker": workers, "processes": False, "protocol": "tls"}}

@@ -30,6 +30,7 @@ import pytest
 
 import montepi
 from montepi import tls
+from montepi.polling import poll_until
 
 pytestmark = [pytest.mark.hosts, pytest.mark.timeout(600)]
 
@@ -373,3 +374,56 @@ def test_a_compute_host_that_drops_off_mid_run_leaves_the_count_unchanged(dask_o
     assert answer["inside"] == montepi.estimate_pi(N, seed=SEED).inside
     # The scheduler noticed before the run ended: only compute2's worker was left to finish it.
     assert [answer["names"].get(w) for w in answer["workers_after"]] == ["compute2"], answer
+
+
+def test_a_scheduler_its_workers_cannot_reach_gives_the_client_one_line_not_a_hang(cluster, tmp_path):
+    """The login host is unreachable from both compute hosts (a route that says so on each): workers started
+    there never join, and the learner's command on the login host waits its --timeout, says so in one line and
+    exits 2, while the workers give up by themselves (--death-timeout) instead of retrying for ever."""
+    scheduler_file = tmp_path / "scheduler.json"
+    certificates = tls.options(tls.make_certificates(tls.beside(scheduler_file)))
+    log = open(tmp_path / "scheduler.log", "w")  # noqa: SIM115 (closed in the finally below)
+    scheduler = subprocess.Popen(
+        ["bash", str(SCRIPTS / "cluster-on.sh"), "login", DASK, "scheduler", "--host", ADDRESS["login"], "--port", "0",
+         "--dashboard-address", f"{ADDRESS['login']}:0", "--protocol", "tls", *certificates,
+         "--scheduler-file", str(scheduler_file)],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    workers: list[subprocess.Popen] = []
+    cut = []
+    try:
+        assert poll_until(lambda: scheduler_file.exists() or scheduler.poll() is not None, 120) \
+            and scheduler.poll() is None, (tmp_path / "scheduler.log").read_text()
+        for host in ("compute1", "compute2"):
+            run("ip", "-n", f"montepi-{host}", "route", "add", "unreachable", ADDRESS["login"], check=True)
+            cut.append(host)
+        for host in cut:  # the log goes to the worker's own file (a pipe nobody reads could fill and block it)
+            with open(tmp_path / f"worker-{host}.log", "w") as worker_log:
+                workers.append(subprocess.Popen(
+                    ["bash", str(SCRIPTS / "cluster-on.sh"), host, DASK, "worker", "--scheduler-file",
+                     str(scheduler_file), "--nthreads", "1", "--memory-limit", "1GB", "--host", ADDRESS[host],
+                     "--death-timeout", "20", "--local-directory", str(tmp_path / f"scratch-{host}"), *certificates],
+                    stdout=subprocess.DEVNULL, stderr=worker_log, stdin=subprocess.DEVNULL, start_new_session=True))
+        done = on("login", sys.executable, "-m", "montepi", "distributed", "-n", "1e6",
+                  "--scheduler-file", str(scheduler_file), "--timeout", "15", timeout=180)
+        assert done.returncode == 2, done
+        lines = done.stderr.strip().splitlines()
+        assert lines[-1].startswith(f"montepi: error: the scheduler at tls://{ADDRESS['login']}:"), done.stderr
+        assert "has no workers (waited 15 s)" in lines[-1], done.stderr
+        assert all(line.startswith("montepi: ") for line in lines), done.stderr  # the waiting notice, the error
+        for host, worker in zip(cut, workers):  # each gives up on its own: no retrying for ever on a compute node
+            worker.wait(timeout=180)
+            said = (tmp_path / f"worker-{host}.log").read_text()
+            assert "Traceback" not in said, said
+    finally:
+        for host in cut:
+            run("ip", "-n", f"montepi-{host}", "route", "del", "unreachable", ADDRESS["login"])
+        for process in [*workers, scheduler]:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(timeout=10)
+        log.close()
+        leave_hosts_clean()

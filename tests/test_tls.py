@@ -22,7 +22,8 @@ def test_certificates_are_private_from_the_start(tmp_path):
     assert {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir()} == {
         "ca.pem": 0o600, "cert.pem": 0o600, "key.pem": 0o600}
     assert "PRIVATE KEY" in (folder / "key.pem").read_text()
-    with pytest.raises(FileExistsError):  # never overwrites a cluster's certificates
+    with pytest.raises(FileExistsError, match="already holds certificates .* remove that folder or choose another"):
+        # never overwrites a cluster's certificates
         tls.make_certificates(folder)
 
 

@@ -54,6 +54,10 @@ def make_certificates(folder: str | os.PathLike) -> Path:
     folder = Path(folder)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.chmod(0o700)  # mkdir's mode is masked by the umask, and an existing folder keeps its own
+    there = [name for name in (CA_FILE, CERT_FILE, KEY_FILE) if (folder / name).exists()]
+    if there:
+        raise FileExistsError(f"{folder} already holds certificates ({', '.join(there)}), which a running cluster "
+                              "may be using: remove that folder or choose another")
     made = Security.temporary()
     _write_private(folder / CA_FILE, made.tls_ca_file)
     _write_private(folder / CERT_FILE, made.tls_client_cert)

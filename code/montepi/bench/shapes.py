@@ -3,7 +3,8 @@
 The knobs a notebook user has: worker processes × threads per worker, how
 many tasks the scheduler lets each worker hold (``worker-saturation``), how
 big the blocks are, whether the workers' statistical profiler runs, and
-whether the workers (and their nannies) are separate processes at all.  Each shape is timed on ``W`` cores in interleaved rounds
+whether the workers (and their nannies) are separate processes at all.
+Each shape is timed on ``W`` cores in interleaved rounds
 with the ceiling and the pool; each cluster is started (and warmed by one
 small run) before its clock and closed after it, so that no idle cluster
 takes a share of the cores while another contender is timed.

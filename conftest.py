@@ -148,21 +148,6 @@ def stage_without() -> set[str]:
 
 
 @pytest.hookimpl(wrapper=True)
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """pytest-playwright's browser (test_browser.py, test_site.py) is Debian's chromium, headless and offline:
-    nothing is downloaded.  The same launch as support.browser.chromium()."""
-    from support.browser import LAUNCH
-
-    return {**browser_type_launch_args, **LAUNCH}
-
-
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    """One window size for every page, so screenshots and layouts compare."""
-    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}
-
-
 def pytest_collection_modifyitems(config, items):
     """Notebook 06 drives a real Slurm: give its nbval cells the slurm marker.  And each file runs in one piece.
 

@@ -31,6 +31,21 @@ ARTIFACTS = ROOT / "artifacts" / "browser"
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright's browser is Debian's chromium, headless and offline: support.browser.LAUNCH, as for
+    every browser here.  (Defined in each browser module, not in conftest: a session fixture there changes
+    pytest-playwright's grouping and splits test_site.py in two, see test_ci_run.)"""
+    from support.browser import LAUNCH
+
+    return {**browser_type_launch_args, **LAUNCH}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}
+
+
 @pytest.fixture
 def page(page):
     """pytest-playwright's page (a fresh context per test), with a 30 s default timeout."""

@@ -176,6 +176,20 @@ def served(site) -> Iterator[str]:
         thread.join(10)
 
 
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright's browser is Debian's chromium, headless and offline (support.browser.LAUNCH, as in
+    test_browser.py)."""
+    from support.browser import LAUNCH
+
+    return {**browser_type_launch_args, **LAUNCH}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}
+
+
 #: In the page: images in the article not drawn (no pixels), after bringing each into view.
 UNDRAWN_IMAGES_JS = """async () => {
   const images = Array.from(document.querySelectorAll('article img'));

@@ -120,58 +120,9 @@ def _scratch_cluster_class() -> type:
             (JupyterLab's Dask sidebar), whose scheduler shares the loop a blocking wait would freeze.
             """
             await super()._correct_state_internal()
-            async with self._lock:  # the next scale() or close() waits until the connections are new
-                deadline = time.monotonic() + REGISTER_SECONDS
-                while len(self.scheduler.workers) < len(self.worker_spec) and time.monotonic() < deadline:
-                    await asyncio.sleep(0.05)
-                if self.scheduler_comm is not None and self.scheduler_comm.address.startswith("tls://"):
-                    await self._renew_scheduler_comms()
-
-        async def _wait_for_workers(self, n_workers: int = 0, timeout=None) -> None:
-            """``cluster.wait_for_workers`` (and ``client.wait_for_workers``, which hands over to it), reading
-            the scheduler in this process instead of asking it over a connection that a nanny starting
-            meanwhile could break (see :meth:`_renew_scheduler_comms`)."""
-            from dask.utils import parse_timedelta
-            from distributed.core import Status
-            from distributed.deploy.cluster import SchedulerInfo
-            from distributed.exceptions import WorkerStartTimeoutError
-
-            deadline = None if not timeout else time.monotonic() + parse_timedelta(timeout)
-
-            def running() -> int:
-                return sum(ws.status == Status.running for ws in self.scheduler.workers.values())
-
-            while running() < n_workers:
-                if deadline is not None and time.monotonic() > deadline:
-                    raise WorkerStartTimeoutError(running(), n_workers, timeout)
-                await asyncio.sleep(0.1)
-            self.scheduler_info = SchedulerInfo(self.scheduler.identity())
-
-        async def _renew_scheduler_comms(self) -> None:
-            """Replace this cluster's connections to its scheduler with new ones, once the nannies are up.
-
-            Why: with Python 3.13 and OpenSSL 3.5 (Debian 13), a nanny closing its TLS registration
-            connection broke the cluster's other TLS connections open at that moment, so the next call
-            (``wait_for_workers``, ``scale``, ``close``) failed with "Broken pipe" (distributed 2026.8;
-            plain TCP, Python 3.11 and OpenSSL 3.0 are not affected).  Connections made afterwards work,
-            so the cluster drops its pooled ones and subscribes to worker updates again, as
-            ``Cluster._start`` did.
-            """
-            from distributed.deploy.cluster import SchedulerInfo
-
-            await asyncio.gather(*self.scheduler_comm.close_comms(), return_exceptions=True)
-            if self._watch_worker_status_task is not None:  # it ends by itself once its connection is closed
-                await asyncio.wait([self._watch_worker_status_task], timeout=10)
-            # The scheduler (in this process) keeps one worker-status subscriber, the old connection's:
-            # removed here, or the new subscription warns that it overwrites it.
-            if "worker-status" in self.scheduler.plugins:
-                self.scheduler.remove_plugin(name="worker-status")
-            comm = await self.scheduler_comm.live_comm()
-            comm.name = "Cluster worker status"
-            await comm.write({"op": "subscribe_worker_status"})
-            self.scheduler_info = SchedulerInfo(await comm.read())
-            self._watch_worker_status_comm = comm
-            self._watch_worker_status_task = asyncio.ensure_future(self._watch_worker_status(comm))
+            deadline = time.monotonic() + REGISTER_SECONDS
+            while len(self.scheduler.workers) < len(self.worker_spec) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
 
         def stop_workers_now(self, grace: float = 0.5) -> None:
             """End every worker within about ``grace`` s, busy or not: after a Ctrl-C their blocks are not wanted.
@@ -227,6 +178,7 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
     runs, load 3–19) no shape beat the default consistently: each won one
     run and lost another (BENCHMARKS.md), so the default stays the robust one.
     """
+    from . import ssl_error_queue
     from .closing import QuietClose
 
     workers = whole_number(workers, "workers", minimum=0, maximum=MAX_WORKERS)  # 0: a scheduler alone
@@ -244,6 +196,13 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
         asked = options.get("protocol")
         options["security"] = asked is None or str(asked).removesuffix("://") == "tls" or None
     options["plugins"] = (*options.get("plugins", ()), QuietClose())  # passed on to each Worker
+    # TLS connections that one ending connection cannot break (montepi.ssl_error_queue): here (the
+    # scheduler, nannies and clients of this process) and, as a preload, in each worker process.
+    ssl_error_queue.install()
+    preload = options.get("preload") or []
+    options["preload"] = [*([preload] if isinstance(preload, str) else preload), ssl_error_queue.__name__]
+    if options.get("preload_argv"):
+        options["preload_argv"] = [*options["preload_argv"], []]
     if options["processes"]:  # distributed spawns its workers: they re-run the main script
         check_main_guard("a cluster")
     return _scratch_cluster_class()(**options)
@@ -403,8 +362,12 @@ def connect(address: str | None = None, *, scheduler_file: str | Path | None = N
     else:
         where, source = f"scheduler at {_shown(address)}", ""
     _, host, port = _check_address(address)
-    if address.startswith("tls://") and security is None:
-        security = _certificates_for(address, scheduler_file)
+    if address.startswith("tls://"):
+        from . import ssl_error_queue
+
+        ssl_error_queue.install()
+        if security is None:
+            security = _certificates_for(address, scheduler_file)
     failure = _tcp_reach(host, port, timeout)
     if failure is not None:
         raise SchedulerUnreachable(

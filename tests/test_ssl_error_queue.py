@@ -62,13 +62,21 @@ def test_without_it_the_stale_error_is_blamed_on_the_next_read(cluster, monkeypa
     # (If this Python clears the queue itself, CPython gh-148594 is fixed and montepi.ssl_error_queue can go.)
 
 
-def test_the_workers_clear_it_too(cluster):
-    from distributed import Client
-
-    def wrapped() -> tuple[int, bool]:
+def _asking_whether_it_clears():
+    """A function to run in a cluster's processes (nested, so that cloudpickle sends it by value)."""
+    def clears() -> tuple[int, bool]:
         from tornado.iostream import SSLIOStream
 
         return os.getpid(), getattr(SSLIOStream.read_from_fd, "__montepi_clears_ssl_errors__", False)
+
+    return clears
+
+
+wrapped = _asking_whether_it_clears()
+
+
+def test_the_workers_clear_it_too(cluster):
+    from distributed import Client
 
     with Client(cluster) as client:
         answers = list(client.run(wrapped).values())
@@ -83,3 +91,14 @@ def test_install_wraps_once():
     method = SSLIOStream.read_from_fd
     assert method.__montepi_clears_ssl_errors__
     assert not getattr(method.__wrapped__, "__montepi_clears_ssl_errors__", False)  # not a wrapper of a wrapper
+
+
+def test_a_hand_started_scheduler_and_its_workers_clear_it_too():
+    """`dask scheduler` and `dask worker` started by HandCluster (notebook 06) are processes of their own."""
+    from montepi.lesson.hand_cluster import HandCluster
+
+    with HandCluster(workers=1) as hand, montepi.connect(scheduler_file=hand.scheduler_file) as client:
+        scheduler = client.run_on_scheduler(wrapped)
+        workers = list(client.run(wrapped).values())
+    assert scheduler[1] and workers and all(clears for _, clears in workers)
+    assert os.getpid() not in {scheduler[0], *(pid for pid, _ in workers)}

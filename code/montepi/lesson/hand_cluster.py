@@ -111,6 +111,10 @@ class HandCluster:
             # scheduler` has no --local-directory; dask's temporary-directory setting keeps its
             # scratch space in our folder too instead of a shared /tmp/dask-scratch-space.
             env = {**os.environ, "DASK_TEMPORARY_DIRECTORY": str(self.folder / "scratch")}
+            # The scheduler and each worker preload montepi.ssl_error_queue (by dask's config, so the commands
+            # shown stay the plain ones): a worker's ended connection must not break the scheduler's others.
+            preload = '["montepi.ssl_error_queue"]'
+            env |= {"DASK_DISTRIBUTED__SCHEDULER__PRELOAD": preload, "DASK_DISTRIBUTED__WORKER__PRELOAD": preload}
             # umask 077: the scheduler file and whatever else they write is the learner's alone (0600).
             proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     cwd=self.folder, env=env, umask=0o077)

@@ -23,27 +23,14 @@ from pathlib import Path
 
 import pytest
 
+from support.playwright_fixtures import browser_context_args, browser_type_launch_args  # noqa: F401  (fixtures)
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 NOTEBOOK_05 = "05-dask-distributed.ipynb"
 ARTIFACTS = ROOT / "artifacts" / "browser"
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """pytest-playwright's browser is Debian's chromium, headless and offline: support.browser.LAUNCH, as for
-    every browser here.  (Defined in each browser module, not in conftest: a session fixture there changes
-    pytest-playwright's grouping and splits test_site.py in two, see test_ci_run.)"""
-    from support.browser import LAUNCH
-
-    return {**browser_type_launch_args, **LAUNCH}
-
-
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from support.playwright_fixtures import browser_context_args, browser_type_launch_args  # noqa: F401  (fixtures)
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 #: The pages besides the notebooks, as the site names them.
@@ -174,20 +176,6 @@ def served(site) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(10)
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """pytest-playwright's browser is Debian's chromium, headless and offline (support.browser.LAUNCH, as in
-    test_browser.py)."""
-    from support.browser import LAUNCH
-
-    return {**browser_type_launch_args, **LAUNCH}
-
-
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}
 
 
 #: In the page: images in the article not drawn (no pixels), after bringing each into view.

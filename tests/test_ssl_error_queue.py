@@ -19,15 +19,9 @@ from montepi import ssl_error_queue
 ERR_LIB_SYS = 2  # OpenSSL's "library" code for a failed system call; its reason is the errno
 
 
-def _libcrypto():
-    import _ssl
-
-    return ctypes.CDLL(_ssl.__file__)  # dlsym also searches the libraries _ssl is linked with
-
-
 async def _leave_a_broken_pipe_error() -> int:
     """On the cluster's event-loop thread: what a connection that hit EPIPE leaves behind; the queue's first code."""
-    crypto = _libcrypto()
+    crypto = ssl_error_queue.libcrypto()
     crypto.ERR_new()
     crypto.ERR_set_error(ctypes.c_int(ERR_LIB_SYS), ctypes.c_int(32), None)  # 32: EPIPE
     crypto.ERR_peek_error.restype = ctypes.c_ulong

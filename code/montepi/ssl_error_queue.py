@@ -30,16 +30,22 @@ WRAPPED = ("read_from_fd", "write_to_fd", "_do_ssl_handshake")
 
 
 @functools.cache
-def _err_clear_error() -> Callable[[], None] | None:
-    """OpenSSL's ``ERR_clear_error`` from the libcrypto that ``_ssl`` is linked with, or None."""
+def libcrypto() -> ctypes.CDLL | None:
+    """The OpenSSL library that Python's ``_ssl`` module is linked with, or None where it cannot be opened."""
     import _ssl
 
     try:
         # dlsym on the extension module's handle also searches the libraries it was linked with.
-        function = ctypes.CDLL(getattr(_ssl, "__file__", None)).ERR_clear_error
-    except (OSError, AttributeError):  # no shared _ssl / libcrypto to look into: nothing to clear with
+        return ctypes.CDLL(getattr(_ssl, "__file__", None))
+    except OSError:  # no shared _ssl to look into
         return None
-    function.argtypes, function.restype = [], None
+
+
+def _err_clear_error() -> Callable[[], None] | None:
+    """OpenSSL's ``ERR_clear_error`` from :func:`libcrypto`, or None."""
+    function = getattr(libcrypto(), "ERR_clear_error", None)
+    if function is not None:
+        function.argtypes, function.restype = [], None
     return function
 
 

@@ -251,3 +251,31 @@ def test_cluster_shapes_are_compared_with_the_ceiling(tmp_path, capfd):
     assert all(rate > 0 for rate in found["rates"].values())
     out, err = capfd.readouterr()
     assert "÷ ceiling" in out and "Traceback" not in out + err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads each thread's CPU time from /proc (Linux)")
+def test_the_cpu_split_names_where_a_distributed_run_spends_its_cpu(tmp_path, capfd):
+    assert bench.main(["--cpu-split", "--samples", "4e7", "--workers", "2", "--repeat", "2",
+                       "--out", str(tmp_path)]) == 0
+    found = json.loads((tmp_path / "cpu-split-2workers.json").read_text())
+    shares = found["core_shares"]
+    # The darts are counted in the workers' task threads, and nowhere else: they use the most.
+    assert max(shares, key=shares.get) == "worker: the task (darts)"
+    assert {"worker: event loop", "scheduler + client: event loop"} <= set(shares)
+    # Shares of one core, measured over the runs' own wall time: two cores give at most 2 (and a tick's rounding).
+    assert 0 < sum(shares.values()) <= 2 * 1.05 + 2 * 0.01 * 10 / found["wall_s"]
+    out, err = capfd.readouterr()
+    assert "share of a core" in out and "Traceback" not in out + err
+
+
+def test_a_distributed_run_sends_each_worker_four_blocks_and_gets_the_serial_count():
+    from distributed import Client, get_task_stream
+
+    from montepi import estimate_pi, local_cluster
+
+    samples = 4 * 10**7  # big enough that the block size is not held at its smallest (2**20 darts)
+    with local_cluster(2) as cluster, Client(cluster) as client, get_task_stream(client) as stream:
+        result = estimate_pi(samples, seed=2017, backend="distributed", client=client)
+    blocks = [task for task in stream.data if task["key"].startswith("count_block")]
+    assert len(blocks) == 8  # 2 workers × 4: fewer, bigger tasks than the 16 per worker of the other backends
+    assert result.inside == count_inside(0, samples, 2017)

@@ -37,6 +37,24 @@ def _shapes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cpu_split(args: argparse.Namespace) -> int:
+    """``--cpu-split``: where a distributed run's CPU goes, thread by thread, printed and written as JSON + Markdown."""
+    import json
+
+    from .cpu_split import cpu_split, cpu_split_markdown
+
+    workers = args.workers or available_cores()
+    samples = args.samples or (10**8 if args.quick else 4 * 10**8)
+    found = cpu_split(samples, workers, args.repeat)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"cpu-split-{workers}workers"
+    stem.with_suffix(".json").write_text(json.dumps(found, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(cpu_split_markdown(found))
+    print(cpu_split_markdown(found))
+    print(f"wrote {stem}.json and {stem}.md")
+    return 0
+
+
 def _tls(args: argparse.Namespace) -> int:
     """``--tls``: the TLS ÷ plain TCP comparison alone, printed and written as JSON."""
     import json
@@ -101,7 +119,12 @@ def _main(argv: list[str] | None) -> int:
                         "against the ceiling on --workers cores")
     parser.add_argument("--tls", action="store_true",
                         help="instead: distributed darts/s on a TLS cluster ÷ on a plain-TCP one, interleaved")
+    parser.add_argument("--cpu-split", action="store_true",
+                        help="instead: where a distributed run's CPU goes (darts, event loops, nannies), "
+                        "thread by thread, on a running cluster of --workers workers (Linux)")
     args = parser.parse_args(argv)
+    if args.cpu_split:
+        return _cpu_split(args)
     if args.tls:
         return _tls(args)
     if args.shapes:

@@ -26,7 +26,7 @@ from ..lesson.overheads import (
     started_pool,
     worker_counts,
 )
-from ..plan import default_chunk, plan_blocks
+from ..plan import DISTRIBUTED_TASKS_PER_WORKER, default_chunk, plan_blocks
 from ..result import format_samples
 from ..signals import quiet_children
 from ..timing import best_of_interleaved, fit_fixed_cost, timed
@@ -284,6 +284,8 @@ def scaling(samples: int, counts: list[int], repeat: int, kernel_names: list[str
              + f", best of {repeat}, interleaved"
              + (f"; also at N = {', '.join(map(format_samples, smaller))}" if smaller else ""))
         row: dict = {"workers": p, "tasks": len(plan_blocks(samples, chunk=default_chunk(samples, p))),
+                     "distributed_tasks": len(plan_blocks(samples, chunk=default_chunk(
+                         samples, p, DISTRIBUTED_TASKS_PER_WORKER))),
                      "load_average": load_average()}
         row["pool_startup_s"] = pool_startup_seconds(p, repeat)
         startups: list[float] = []

@@ -211,7 +211,7 @@ def _scaling_lines(results: dict) -> list[str]:
         f"Strong scaling, N = {format_samples(s['samples'])} darts, best of {results['repeat']} interleaved rounds, "
         "darts/s (parallel efficiency = darts/s ÷ (workers × serial darts/s)):",
         "",
-        "| workers | tasks | load | "
+        "| workers | tasks (distributed) | load | "
         + " | ".join([f"ceiling ({k})" for k in kernels] + [COLUMNS[key] for key in shown])
         + " | pool start-up | LocalCluster start-up |",
         "|" + "---:|" * (3 + len(kernels) + len(shown) + 2),
@@ -220,7 +220,8 @@ def _scaling_lines(results: dict) -> list[str]:
         cells = [f"{_rate(row[f'ceiling_{k}_rate'])} ({row[f'ceiling_{k}_efficiency']:.2f})" for k in kernels]
         cells += [f"{_rate(row[f'{key}_rate'])} ({row[f'{key}_efficiency']:.2f})" for key in shown]
         load = row.get("load_average")
-        lines.append(f"| {row['workers']} | {row['tasks']} | {load[0] if load else '–'} | " + " | ".join(cells)
+        tasks = f"{row['tasks']} ({row['distributed_tasks']})" if "distributed_tasks" in row else row["tasks"]
+        lines.append(f"| {row['workers']} | {tasks} | {load[0] if load else '–'} | " + " | ".join(cells)
                      + f" | {row['pool_startup_s']:.3f} s | {row['cluster_startup_s']:.2f} s |")
     return [*lines, ""]
 

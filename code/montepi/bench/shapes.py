@@ -38,7 +38,8 @@ def shapes(workers: int) -> dict[str, dict]:
     # Each worker samples its own stack every 10 ms for the dashboard's Profile tab (issue: does that cost darts?)
     found["default, workers' profiler off (distributed.worker.profile.enabled: false)"] = {
         "cluster": {"workers": workers}, "config": {"distributed.worker.profile.enabled": False}}
-    found["default, 4 tasks per worker instead of 16"] = {"cluster": {"workers": workers}, "tasks_per_worker": 4}
+    found["default, 16 tasks per worker instead of 4 (pool's, threads' and dask's default)"] = {
+        "cluster": {"workers": workers}, "tasks_per_worker": 16}
     found[f"no worker processes: {workers} threads in this process"] = {  # tls: local_cluster refuses plain tcp
         "cluster": {"workers": 1, "threads_per_worker": workers, "processes": False, "protocol": "tls"}}
     return found

@@ -121,3 +121,22 @@ def test_an_asynchronous_cluster_waits_for_its_workers_without_blocking_its_loop
     # A thread of its own has no running loop, whatever an earlier test (Playwright's sync API) left in this one
     with concurrent.futures.ThreadPoolExecutor(1) as thread:
         assert thread.submit(asyncio.run, start_and_count()).result() == 2
+
+
+def test_workers_profile_every_100_ms_unless_told_otherwise():
+    import dask
+
+    def sampling_ms(dask_worker) -> float:
+        return dask_worker.periodic_callbacks["profile"].callback_time
+
+    with local_cluster(1) as cluster, Client(cluster) as client:
+        assert set(client.run(sampling_ms).values()) == {100.0}  # dask's default would be 10
+        cluster.scale(2)  # a worker added later (adapt, scale) is made the same way
+        client.wait_for_workers(2, timeout=60)
+        assert set(client.run(sampling_ms).values()) == {100.0}
+    own = {"distributed": {"worker": {"profile": {"interval": "10ms"}}}}
+    with local_cluster(1, config=own) as cluster, Client(cluster) as client:
+        assert set(client.run(sampling_ms).values()) == {10.0}
+    with dask.config.set({"distributed.worker.profile.interval": "20ms"}), local_cluster(1) as cluster, \
+            Client(cluster) as client:
+        assert set(client.run(sampling_ms).values()) == {20.0}

@@ -48,6 +48,12 @@ CONNECT_TIMEOUT = 5.0
 #: Seconds a new LocalCluster waits for its workers to register before it is handed over anyway.
 REGISTER_SECONDS = 60.0
 
+#: How often each worker of ``local_cluster`` samples the stack of the task it runs, for the dashboard's
+#: Profile tab.  dask's default, every 10 ms, runs on the worker's event loop and takes the GIL 100 times
+#: a second: on 2 quiet cores that cost the darts 3 % (profiler off: 0.87 and 0.85 of the ceiling against
+#: 0.84 and 0.82, ``python -m montepi.bench --shapes``, two runs).  Every 100 ms still fills the Profile tab.
+PROFILE_INTERVAL = "100ms"
+
 
 class SchedulerUnreachable(ConnectionError):
     """No scheduler answered at the given address or scheduler file."""
@@ -171,13 +177,17 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
     (``workers=1, threads_per_worker=W``) or threads in this very process
     (``processes=False``) also run the darts in parallel and start faster,
     but they share one GIL with the worker's event loop, and a crash takes
-    them all.  Fewer, bigger tasks or all tasks sent at once
-    (``worker-saturation: inf``) save messages but balance worse.
-    ``python -m montepi.bench --shapes`` times each of these against the
-    machine's ceiling in interleaved rounds; on the shared 2-core VM (five
-    runs, load 3–19) no shape beat the default consistently: each won one
-    run and lost another (BENCHMARKS.md), so the default stays the robust one.
+    them all.  All tasks sent at once (``worker-saturation: inf``) saves
+    messages but balances worse.  ``python -m montepi.bench --shapes`` times
+    each of these against the machine's ceiling in interleaved rounds; on 2
+    quiet cores none beat the default by more than the noise (BENCHMARKS.md).
+    What did pay is in the defaults: ``estimate_pi`` sends each worker 4
+    blocks, not 16 (``montepi.plan.DISTRIBUTED_TASKS_PER_WORKER``), and the
+    workers' profiler samples every 100 ms, not 10 (``PROFILE_INTERVAL``: the
+    dashboard's Profile tab is coarser, and still fills).
     """
+    import dask
+
     from . import ssl_error_queue
     from .closing import QuietClose
 
@@ -196,6 +206,12 @@ def local_cluster(workers: int = 2, *, host: str = "127.0.0.1", dashboard_port: 
         asked = options.get("protocol")
         options["security"] = asked is None or str(asked).removesuffix("://") == "tls" or None
     options["plugins"] = (*options.get("plugins", ()), QuietClose())  # passed on to each Worker
+    if options["processes"] and dask.config.get("distributed.worker.profile.interval") == "10ms":
+        # Each nanny hands its worker this config, which replaces whole top-level sections of the worker's
+        # own: so dask's whole config goes, with the interval changed.  A `config=` given here, or an interval
+        # set in dask's own config, wins.
+        lesson = {"distributed": {"worker": {"profile": {"interval": PROFILE_INTERVAL}}}}
+        options["config"] = dask.config.merge(dask.config.config, lesson, options.get("config") or {})
     # TLS connections that one ending connection cannot break (montepi.ssl_error_queue): here (the
     # scheduler, nannies and clients of this process) and, as a preload, in each worker process.
     ssl_error_queue.install()

@@ -35,7 +35,9 @@ def shapes(workers: int) -> dict[str, dict]:
         found[f"{workers // 2} processes × 2 threads"] = {"cluster": {"workers": workers // 2, "threads_per_worker": 2}}
     found["default, every task sent to the workers at once (worker-saturation inf)"] = {
         "cluster": {"workers": workers}, "config": {"distributed.scheduler.worker-saturation": math.inf}}
-    # Each worker samples its own stack every 10 ms for the dashboard's Profile tab (issue: does that cost darts?)
+    # Each worker samples the running task's stack for the dashboard's Profile tab (montepi.cluster.PROFILE_INTERVAL)
+    found["default, workers' profiler every 10 ms (dask's default; montepi's: 100 ms)"] = {
+        "cluster": {"workers": workers, "config": {"distributed": {"worker": {"profile": {"interval": "10ms"}}}}}}
     found["default, workers' profiler off (distributed.worker.profile.enabled: false)"] = {
         "cluster": {"workers": workers}, "config": {"distributed.worker.profile.enabled": False}}
     found["default, 16 tasks per worker instead of 4 (pool's, threads' and dask's default)"] = {

@@ -20,6 +20,7 @@ cluster_load_state || { say "the cluster is not up (no $CLUSTER_STATE); start it
 [ $# -gt 0 ] || set -- "${SHELL:-/bin/bash}"
 enter=$(cluster_nsenter "$host")
 export SLURM_CONF=$DIR/etc/slurm.conf
-# exec: the command is this process, so a caller's signals reach it.
+# exec: the command is this process, so a caller's signals reach it.  --wd: in the folder the caller
+# is in, as after logging in there with a shared home (entering the mount namespace would start at /).
 # shellcheck disable=SC2086
-exec $enter "$@"
+exec ${enter% --} --wd="$PWD" -- "$@"

@@ -219,7 +219,7 @@ SlurmctldDebug=info
 SlurmdDebug=info
 NodeName=compute1 NodeAddr=$(cluster_address compute1) CPUs=$cpus Sockets=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=$mem_mb State=UNKNOWN
 NodeName=compute2 NodeAddr=$(cluster_address compute2) CPUs=$cpus Sockets=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=$mem_mb State=UNKNOWN
-PartitionName=debug Nodes=compute1,compute2 Default=YES MaxTime=INFINITE State=UP
+PartitionName=debug Nodes=compute1,compute2 Default=YES MaxTime=INFINITE State=UP LLN=YES
 EOF
 chmod 644 "$SLURM_CONF" "$DIR/etc"/*
 mkdir -p "$DIR/spool/compute1" "$DIR/spool/compute2"

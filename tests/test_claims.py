@@ -398,7 +398,9 @@ def both_jobs_run_where_slurm_ran_the_cell(printed: Printed) -> None:
     if text.startswith(NO_SLURM_06):
         assert text.count("\n") == 1, text
         return
-    rows = [line.split() for line in text.splitlines()[1:] if line.strip()]
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["JOBID"])  # after the login address
+    rows = [line.split() for line in lines[header + 1:] if line.strip()]
     assert len(rows) == 2 and all(row[4] == "R" for row in rows), text
 
 

@@ -211,6 +211,13 @@ def test_sbatch_workers_same_count(serial, clean_slurm, tmp_path):
 
 
 @pytest.mark.slurm
+def test_the_login_address_of_a_one_machine_slurm_is_loopback():
+    # ./lesson slurm-up's node is this machine: a scheduler for its workers listens on 127.0.0.1, not beyond
+    # (tests/test_several_hosts.py checks the login host's bridge address on three hosts).
+    assert slurm.login_address() == "127.0.0.1"
+
+
+@pytest.mark.slurm
 def test_slurmcluster_same_count(serial, clean_slurm, tmp_path, monkeypatch):
     ctrl_c = signal.getsignal(signal.SIGINT)
     from dask_jobqueue import SLURMCluster  # its runner module sets Ctrl-C to sys.exit() when imported

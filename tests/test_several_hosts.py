@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -427,3 +428,37 @@ def test_a_scheduler_its_workers_cannot_reach_gives_the_client_one_line_not_a_ha
                     process.wait(timeout=10)
         log.close()
         leave_hosts_clean()
+
+
+def test_notebook_06_runs_unchanged_on_the_login_host_with_workers_on_both_compute_hosts(cluster, tmp_path):
+    """Notebook 06 as the learner has it, executed on the login host (as ./lesson notebooks does) against the
+    three-host Slurm: its scheduler listens on the login address, its worker jobs land on both compute hosts
+    (the partition schedules onto the least loaded node), and every count is the serial one."""
+    import nbformat
+
+    copy = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", copy, ignore=shutil.ignore_patterns("fig", ".ipynb_checkpoints"))
+    notebook = copy / "06-scaling-out.ipynb"
+    try:
+        done = on("login", sys.executable, str(SCRIPTS / "execute_notebooks.py"), str(notebook), timeout=540)
+        assert done.returncode == 0, done.stderr[-3000:]
+    finally:
+        leave_hosts_clean()
+    executed = nbformat.read(notebook, as_version=4)
+    printed = ["".join(output.get("text", "") for output in cell.get("outputs", ()))
+               for cell in executed.cells if cell.cell_type == "code"]
+
+    def printed_by(code: str) -> str:
+        (cell,) = [text for cell, text in zip([c for c in executed.cells if c.cell_type == "code"], printed,
+                                             strict=True) if code in cell.source]
+        return cell
+
+    assert f"the scheduler listens on {ADDRESS['login']}" in printed_by("slurm.login_address()")
+    # squeue's NODELIST: the two worker jobs of sbatch, then the two of SLURMCluster, on the two compute hosts.
+    for code in ('squeue --jobs={",".join(workers)}', 'squeue --jobs={",".join(ours)}'):
+        nodes = re.findall(r" dask-wor .* (\S+)\s*$", printed_by(code), re.MULTILINE)
+        assert sorted(nodes) == ["compute1", "compute2"], printed_by(code)
+    registered = printed_by("outputs = sorted(jobs.glob(")
+    assert re.search(rf"Registered to:\s+tls://{re.escape(ADDRESS['login'])}:", registered), registered
+    answers = re.findall(r"same count as serial: (\w+)", "\n".join(printed))
+    assert len(answers) >= 5 and set(answers) == {"True"}, answers

@@ -38,12 +38,14 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/dask-worker-$SLURM_JOB_ID.XXXX")
 trap 'rm -rf "$scratch"' EXIT
 
 # --nthreads: the cores Slurm gave this job.  --memory-limit: a little under
-# --mem, so dask spills to disk before Slurm would kill the job.  --host: this
-# lesson's cluster is one machine; at a site use --interface ib0 (or whichever
-# network the compute nodes share) instead.
+# --mem, so dask spills to disk before Slurm would kill the job.  --host: the
+# address of this node's own name, where the scheduler and the other workers
+# reach it, and nowhere else (127.0.0.1 on the lesson's one-machine Slurm).
+# At a site whose nodes have several networks, use --interface ib0 (or
+# whichever network the compute nodes share) instead.
 dask worker --scheduler-file "$SCHEDULER_FILE" \
     --nthreads "$SLURM_CPUS_PER_TASK" \
     --memory-limit 450MB \
     --local-directory "$scratch" \
-    --host 127.0.0.1 \
+    --host "$(hostname -i)" \
     --tls-ca-file "$tls/ca.pem" --tls-cert "$tls/cert.pem" --tls-key "$tls/key.pem"

@@ -11,7 +11,9 @@ saying why not and how to get a Slurm, instead of a traceback.
 
 from __future__ import annotations
 
+import re
 import shutil
+import socket
 import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -115,6 +117,30 @@ def wait_until_gone(job_ids: Iterable[str] | None = None, timeout: float = JOB_T
 
     if not poll_until(all_gone, timeout, interval=0.25):
         raise SlurmError(f"jobs still in the queue after {timeout:g} s: {states}")
+
+
+def login_address() -> str:
+    """The address by which Slurm's compute nodes reach this machine: where a scheduler for their workers listens.
+
+    127.0.0.1 where the nodes are this machine (``./lesson slurm-up``); on a real cluster (or
+    ``./lesson cluster-up``'s three hosts), this login node's address on the network it shares with
+    them.  Slurm names the first node's address (``scontrol show node``), and the kernel the address
+    this machine would send from to reach it (dask's ``get_ip``: no packet is sent).  Never 0.0.0.0:
+    that would listen on every network this machine has.
+    """
+    from distributed.utils import get_ip
+
+    nodes = _run(["sinfo", "--noheader", "--Node", "--format=%N"]).split()
+    if not nodes:
+        raise SlurmError("sinfo lists no nodes: is the cluster's Slurm running? (sinfo)")
+    found = re.search(r"\bNodeAddr=(\S+)", _run(["scontrol", "show", "node", "--oneliner", nodes[0]]))
+    if not found:
+        raise SlurmError(f"scontrol show node {nodes[0]} gave no NodeAddr")
+    try:
+        node = socket.getaddrinfo(found.group(1), None, socket.AF_INET)[0][4][0]
+    except OSError as error:
+        raise SlurmError(f"node {nodes[0]}'s address {found.group(1)} does not resolve ({error})") from None
+    return get_ip(node)
 
 
 def problem() -> str | None:

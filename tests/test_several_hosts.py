@@ -220,7 +220,7 @@ signal.signal(signal.SIGINT, signal.default_int_handler)  # importing dask_jobqu
 with SLURMCluster(queue="debug", cores=1, processes=1, memory="1GB", walltime="00:10:00", python={python!r},
                   security=tls.security(tls.make_certificates({folder!r} + "/tls")),
                   job_extra_directives=["--exclusive"], worker_extra_args=["--host", "$(hostname -i)"],
-                  scheduler_options={{"host": {login!r}, "dashboard_address": {login!r} + ":0"}},
+                  scheduler_options={{"host": {login!r}, "dashboard_address": "127.0.0.1:0"}},
                   local_directory={folder!r}, log_directory={folder!r}) as cluster:
     assert "--host $(hostname -i)" in cluster.job_script(), cluster.job_script()
     assert cluster.scheduler_address.startswith("tls://"), cluster.scheduler_address
@@ -237,7 +237,7 @@ from montepi.lesson.hand_cluster import HandCluster
 
 # The lesson's own helper, on the login host's address; its workers come from Slurm.
 with HandCluster(workers=0, host={login!r}) as hand:
-    assert hand.dashboard_link.startswith("http://{login}:"), hand.dashboard_link
+    assert hand.dashboard_link.startswith("http://127.0.0.1:"), hand.dashboard_link  # for you, not the nodes
     for _ in range(2):
         subprocess.run(["sbatch", "--parsable", "--exclusive", "--chdir={folder}", "--output=worker-%j.out",
                         "--wrap", f"exec {dask} worker --scheduler-file {{hand.scheduler_file}} --nthreads 1"
@@ -294,7 +294,7 @@ def dask_on_cluster(cluster, tmp_path):
     env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__WORKER_TTL": "10s"}
     scheduler = subprocess.Popen(
         ["bash", str(SCRIPTS / "cluster-on.sh"), "login", DASK, "scheduler", "--host", ADDRESS["login"], "--port", "0",
-         "--dashboard-address", f"{ADDRESS['login']}:0", "--protocol", "tls", *certificates,
+         "--dashboard-address", "127.0.0.1:0", "--protocol", "tls", *certificates,
          "--scheduler-file", str(scheduler_file)],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
     try:
@@ -332,9 +332,12 @@ def check_two_hosts_worked(answer: dict) -> None:
     """The serial count; the scheduler on the login address only; work done on both compute hosts."""
     assert answer["inside"] == montepi.estimate_pi(N, seed=SEED).inside
     assert answer["scheduler"].startswith(f"tls://{ADDRESS['login']}:")  # TLS between all of them
-    # The scheduler (and its dashboard) listen on the login host's bridge address, nowhere else.
+    # The scheduler listens on the login host's bridge address, its dashboard on 127.0.0.1: nowhere else.
     where = answer["listening"]
-    assert len(where) >= 2 and all(w.startswith(f"{ADDRESS['login']}:") for w in where), where
+    on_bridge = [w for w in where if w.startswith(f"{ADDRESS['login']}:")]
+    on_loopback = [w for w in where if w.startswith("127.0.0.1:")]
+    assert answer["scheduler"].rsplit(":", 1)[1] == on_bridge[0].rsplit(":", 1)[1], where
+    assert len(on_bridge) == 1 and len(on_loopback) >= 1 and len(where) == len(on_bridge) + len(on_loopback), where
     # Both compute hosts did work in this one run, each under its own name and address.
     worked = {answer["names"][worker] for worker in answer["worked"]}
     assert worked == {"compute1", "compute2"}, answer
@@ -386,7 +389,7 @@ def test_a_scheduler_its_workers_cannot_reach_gives_the_client_one_line_not_a_ha
     log = open(tmp_path / "scheduler.log", "w")  # noqa: SIM115 (closed in the finally below)
     scheduler = subprocess.Popen(
         ["bash", str(SCRIPTS / "cluster-on.sh"), "login", DASK, "scheduler", "--host", ADDRESS["login"], "--port", "0",
-         "--dashboard-address", f"{ADDRESS['login']}:0", "--protocol", "tls", *certificates,
+         "--dashboard-address", "127.0.0.1:0", "--protocol", "tls", *certificates,
          "--scheduler-file", str(scheduler_file)],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     workers: list[subprocess.Popen] = []

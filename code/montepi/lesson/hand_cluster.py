@@ -9,8 +9,9 @@ Python so a notebook can start, watch and stop them::
         hand.add_worker()
 
 * Every process listens on 127.0.0.1 only (or on the one address ``host``
-  names: a login node's address that compute nodes can reach), on free ports,
-  with its dashboard there too.
+  names: a login node's address that compute nodes can reach), on free ports;
+  the dashboards always on 127.0.0.1, since they are for you, not for the
+  nodes, and have no password (tunnel to them).
 * Workers find the scheduler through the *scheduler file* that the scheduler
   writes, never through a hard-coded address: on a cluster this file lives on
   a shared disk and the scheduler's node and port are not known in advance.
@@ -87,7 +88,7 @@ class HandCluster:
         #: The certificate folder (``tls/`` beside the scheduler file), or None for a plain-TCP cluster.
         self.certificates = make_certificates(self.folder / "tls") if tls else None
         self.timeout = timeout
-        #: The one address every process listens on (tests/test_several_hosts.py: a login host's).
+        #: The address the scheduler and workers listen on (tests/test_several_hosts.py: a login host's).
         self.host = host
         self.nanny = nanny
         self.worker_args = tuple(worker_args)
@@ -144,7 +145,7 @@ class HandCluster:
     def _start_scheduler(self, extra: tuple[str, ...]) -> None:
         protocol = ["--protocol", "tls", *self._tls_args()] if self.certificates is not None else []
         self._spawn("scheduler", dask_command(
-            "scheduler", "--host", self.host, "--port", "0", "--dashboard-address", f"{self.host}:0",
+            "scheduler", "--host", self.host, "--port", "0", "--dashboard-address", "127.0.0.1:0",
             *protocol, "--scheduler-file", str(self.scheduler_file), *extra))
 
         def written() -> bool:
@@ -171,7 +172,7 @@ class HandCluster:
             scratch.mkdir(mode=0o700, parents=True)
             self._spawn(name, dask_command(
                 "worker", "--scheduler-file", str(self.scheduler_file), "--name", name, "--nthreads", "1",
-                "--host", self.host, "--dashboard-address", f"{self.host}:0", "--local-directory", str(scratch),
+                "--host", self.host, "--dashboard-address", "127.0.0.1:0", "--local-directory", str(scratch),
                 "--death-timeout", "60", "--nanny" if self.nanny else "--no-nanny", *self._tls_args(),
                 *self.worker_args))
             names.append(name)
@@ -192,9 +193,9 @@ class HandCluster:
 
     @property
     def dashboard_link(self) -> str:
-        """The scheduler's dashboard URL (on 127.0.0.1, or ``host``)."""
+        """The scheduler's dashboard URL (on 127.0.0.1, whatever ``host`` is)."""
         port = json.loads(self.scheduler_file.read_text())["services"]["dashboard"]
-        return f"http://{self.host}:{port}/status"
+        return f"http://127.0.0.1:{port}/status"
 
     @property
     def workers(self) -> list[str]:

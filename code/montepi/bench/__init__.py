@@ -3,6 +3,8 @@
     python -m montepi.bench                # full run (a few minutes on 2 cores)
     python -m montepi.bench --quick        # CI-sized: smaller N, 1e9 darts for the memory check
     ./lesson bench --out /tmp/b --workers 4
+    python -m montepi.bench --shapes       # LocalCluster shapes against the ceiling (shapes)
+    python -m montepi.bench --cpu-split    # where a distributed run's CPU goes, per thread (cpu_split)
 
 It measures, on this machine and in this one run:
 

@@ -19,40 +19,37 @@ def _workers(text: str) -> int:
     return available_cores() if text == "max" else argument_type(check_workers)(text)
 
 
-def _shapes(args: argparse.Namespace) -> int:
-    """``--shapes``: the cluster-shape comparison alone, printed and written as JSON + Markdown."""
+def _write_and_print(out: Path, stem: str, found: dict, table: str) -> int:
+    """Write ``found`` as ``out/stem.json`` and ``table`` as ``out/stem.md``; print the table and where they went."""
     import json
 
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / stem
+    path.with_suffix(".json").write_text(json.dumps(found, indent=2) + "\n")
+    path.with_suffix(".md").write_text(table)
+    print(table)
+    print(f"wrote {path}.json and {path}.md")
+    return 0
+
+
+def _shapes(args: argparse.Namespace) -> int:
+    """``--shapes``: the cluster-shape comparison alone, printed and written as JSON + Markdown."""
     from .shapes import compare_shapes, shapes_markdown
 
     workers = args.workers or available_cores()
     samples = args.samples or (10**8 if args.quick else 2 * 10**8) * max(1, workers // 2)
     found = compare_shapes(samples, workers, args.repeat)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"shapes-{workers}workers"
-    stem.with_suffix(".json").write_text(json.dumps(found, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(shapes_markdown(found))
-    print(shapes_markdown(found))
-    print(f"wrote {stem}.json and {stem}.md")
-    return 0
+    return _write_and_print(args.out, f"shapes-{workers}workers", found, shapes_markdown(found))
 
 
 def _cpu_split(args: argparse.Namespace) -> int:
     """``--cpu-split``: where a distributed run's CPU goes, thread by thread, printed and written as JSON + Markdown."""
-    import json
-
     from .cpu_split import cpu_split, cpu_split_markdown
 
     workers = args.workers or available_cores()
     samples = args.samples or (10**8 if args.quick else 4 * 10**8)
     found = cpu_split(samples, workers, args.repeat)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"cpu-split-{workers}workers"
-    stem.with_suffix(".json").write_text(json.dumps(found, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(cpu_split_markdown(found))
-    print(cpu_split_markdown(found))
-    print(f"wrote {stem}.json and {stem}.md")
-    return 0
+    return _write_and_print(args.out, f"cpu-split-{workers}workers", found, cpu_split_markdown(found))
 
 
 def _tls(args: argparse.Namespace) -> int:

@@ -175,7 +175,9 @@ CGROUP_PLUGIN=$(slurm_cgroup_plugin "/proc/$HOLDER_compute1/mounts")  # what a c
 if [ -n "$CGROUP_PLUGIN" ]; then
     printf '%s\nCgroupPlugin=%s\n' "$MARK" "$CGROUP_PLUGIN" > "$DIR/etc/cgroup.conf"
 fi
-cpus=$(nproc)
+# The cores this machine lets us use; not nproc's answer alone, which OMP_NUM_THREADS caps, and a
+# dask nanny sets OMP_NUM_THREADS=1 in its own process (a LocalCluster's: a notebook, a test run).
+cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 mem_mb=$(awk '/^MemTotal:/ { printf "%d", $2 * 0.4 / 1024 }' /proc/meminfo)  # each node: 40% of the machine
 def_mem=$(( mem_mb / cpus < 1024 ? mem_mb / cpus : 1024 ))
 cat > "$SLURM_CONF" <<EOF

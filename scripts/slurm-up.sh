@@ -125,7 +125,9 @@ fi
 DIR=$(mktemp -d /tmp/montepi-slurm.XXXXXX)
 chmod 755 "$DIR"
 mkdir -p "$DIR/state" "$DIR/spool"
-cpus=$(nproc)
+# The cores this machine lets us use; not nproc's answer alone, which OMP_NUM_THREADS caps, and a
+# dask nanny sets OMP_NUM_THREADS=1 in its own process (a LocalCluster's: a notebook, a test run).
+cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 mem_mb=$(awk '/^MemTotal:/ { printf "%d", $2 * 0.8 / 1024 }' /proc/meminfo)
 def_mem=$(( mem_mb / cpus < 1024 ? mem_mb / cpus : 1024 ))
 

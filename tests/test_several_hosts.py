@@ -46,8 +46,9 @@ CHUNK = 500_000  # 41 blocks: enough for both workers, and for a fault in the mi
 SEED = 2017
 
 
-def run(*command: str, timeout: float = 120, check: bool = False) -> subprocess.CompletedProcess:
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+def run(*command: str, timeout: float = 120, check: bool = False,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, env=env)
     if check and done.returncode != 0:
         pytest.fail(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.strip()[-2000:]}", pytrace=False)
     return done
@@ -137,7 +138,9 @@ def cluster():
     other_slurm = single_host_slurm()
     ours = not STATE.exists()
     started = time.monotonic()
-    up = run("bash", str(SCRIPTS / "cluster-up.sh"), timeout=300)
+    # OMP_NUM_THREADS=1: as in any process that has run a LocalCluster (dask's nanny sets it there), which
+    # once made cluster-up's nodes 1-CPU ones (nproc obeys it) and notebook 06's 2-CPU job impossible.
+    up = run("bash", str(SCRIPTS / "cluster-up.sh"), timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     state = read_state() if STATE.exists() else {}
     try:
         if up.returncode != 0:
@@ -170,8 +173,8 @@ def test_hosts_have_their_own_names_and_addresses_and_no_way_out(cluster):
         assert off.returncode != 0 and "Network is unreachable" in off.stderr, off
     # And this machine's own namespace got no interface or address of the cluster's.
     assert "10.254.26." not in run("ip", "-o", "addr", "show", check=True).stdout
-    assert on("login", "sinfo", "-h", "-N", "-o", "%N %t", check=True).stdout.split() == \
-        ["compute1", "idle", "compute2", "idle"]
+    assert on("login", "sinfo", "-h", "-N", "-o", "%N %t %c", check=True).stdout.split() == \
+        ["compute1", "idle", str(montepi.available_cores()), "compute2", "idle", str(montepi.available_cores())]
 
 
 REPORT = """

@@ -50,8 +50,8 @@ REGISTER_SECONDS = 60.0
 
 #: How often each worker of ``local_cluster`` samples the stack of the task it runs, for the dashboard's
 #: Profile tab.  dask's default, every 10 ms, runs on the worker's event loop and takes the GIL 100 times
-#: a second: on 2 quiet cores that cost the darts 3 % (profiler off: 0.87 and 0.85 of the ceiling against
-#: 0.84 and 0.82, ``python -m montepi.bench --shapes``, two runs).  Every 100 ms still fills the Profile tab.
+#: a second: on 2 quiet cores, switching it off gained the darts 3 %, 3 % and 1 % of the ceiling in three
+#: interleaved ``python -m montepi.bench --shapes`` runs (BENCHMARKS.md).  Every 100 ms still fills the Profile tab.
 PROFILE_INTERVAL = "100ms"
 
 

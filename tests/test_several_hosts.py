@@ -451,13 +451,12 @@ def test_notebook_06_runs_unchanged_on_the_login_host_with_workers_on_both_compu
     finally:
         leave_hosts_clean()
     executed = nbformat.read(notebook, as_version=4)
-    printed = ["".join(output.get("text", "") for output in cell.get("outputs", ()))
-               for cell in executed.cells if cell.cell_type == "code"]
+    printed = [(cell.source, "".join(output.get("text", "") for output in cell.get("outputs", ())))
+               for cell in executed.cells if cell.cell_type == "code"]  # (source, what it printed)
 
     def printed_by(code: str) -> str:
-        (cell,) = [text for cell, text in zip([c for c in executed.cells if c.cell_type == "code"], printed,
-                                             strict=True) if code in cell.source]
-        return cell
+        (text,) = [text for source, text in printed if code in source]
+        return text
 
     assert f"the scheduler listens on {ADDRESS['login']}" in printed_by("slurm.login_address()")
     # squeue's NODELIST: the two worker jobs of sbatch, then the two of SLURMCluster, on the two compute hosts.
@@ -466,5 +465,5 @@ def test_notebook_06_runs_unchanged_on_the_login_host_with_workers_on_both_compu
         assert sorted(nodes) == ["compute1", "compute2"], printed_by(code)
     registered = printed_by("outputs = sorted(jobs.glob(")
     assert re.search(rf"Registered to:\s+tls://{re.escape(ADDRESS['login'])}:", registered), registered
-    answers = re.findall(r"same count as serial: (\w+)", "\n".join(printed))
+    answers = re.findall(r"same count as serial: (\w+)", "\n".join(text for _, text in printed))
     assert len(answers) >= 5 and set(answers) == {"True"}, answers

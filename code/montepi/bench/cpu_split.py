@@ -15,9 +15,8 @@ import threading
 import time
 from pathlib import Path
 
-from ..cluster import local_cluster
 from ..estimate import estimate_pi
-from ..lesson.overheads import SEED
+from ..lesson.overheads import SEED, ready_cluster
 from ..result import format_samples
 
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -71,11 +70,9 @@ def role(process: str, thread: str) -> str:
 def cpu_split(samples: int, workers: int, repeat: int) -> dict:
     """Shares of a core per role during ``repeat`` runs of ``samples`` darts on a running cluster."""
     import psutil
-    from distributed import Client
 
     load_before = list(os.getloadavg())
-    with local_cluster(workers) as cluster, Client(cluster) as client:
-        client.wait_for_workers(workers, timeout=60)
+    with ready_cluster(workers) as (client, _):
         estimate_pi(10**6 * workers, backend="distributed", client=client, seed=SEED)  # each worker's first task
         worker_pids = set(client.run(os.getpid).values())
         processes = {os.getpid(): "scheduler + client"}
